@@ -1,0 +1,166 @@
+//! The command line: `exwatch read FILE... [-o OUT] [--threads N]` and the limits as flags.
+//!
+//! Exit status: 0 when every input was read to its end, 1 when an input was damaged (every
+//! frame before the damage was processed and every flow written; stderr says where), 2 when
+//! nothing could be read (no such file, not a capture, bad arguments).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::capture::Input;
+use crate::decode::defrag::{DEFAULT_FRAG_TIMEOUT_NS, DEFAULT_MAX_BYTES, DEFAULT_MAX_DATAGRAMS, DefragLimits};
+use crate::flow::reassembly::{
+    DEFAULT_MAX_OOO_BYTES_GLOBAL, DEFAULT_MAX_OOO_BYTES_PER_DIR, DEFAULT_MAX_OOO_SEGMENTS_PER_DIR, ReassemblyLimits,
+};
+use crate::flow::{DEFAULT_MAX_FLOWS, DEFAULT_TCP_TIMEOUT_S, DEFAULT_UDP_TIMEOUT_S, FlowConfig, TCP_CLOSE_LINGER_S};
+use crate::pipeline::{self, Config, Opened};
+
+/// Output buffer; records are flushed when it fills and at the end.
+const OUTPUT_BUFFER: usize = 1 << 20;
+
+#[derive(Parser, Debug)]
+#[command(name = "exwatch", version, about = "Passive traffic classifier for Microsoft Exchange environments")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Read pcap/pcapng captures and write one JSON record per flow, then a stats record.
+    Read(ReadArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReadArgs {
+    /// Capture files (pcap or pcapng); `-` reads stdin. Several files are read in order as one
+    /// stream (rotated captures of one link).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Write records here instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Worker threads (1 runs everything on the reading thread).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
+    /// Seconds a TCP flow may be idle before it is written with end_reason "timeout".
+    #[arg(long, default_value_t = DEFAULT_TCP_TIMEOUT_S, value_name = "S")]
+    pub tcp_timeout: u64,
+    /// Seconds a UDP flow may be idle before it is written with end_reason "timeout".
+    #[arg(long, default_value_t = DEFAULT_UDP_TIMEOUT_S, value_name = "S")]
+    pub udp_timeout: u64,
+    /// Seconds a TCP flow is kept after FIN from both sides or RST.
+    #[arg(long, default_value_t = TCP_CLOSE_LINGER_S, value_name = "S")]
+    pub tcp_close_linger: u64,
+    /// Flows tracked at once; beyond it the least recently active flow is written as "evicted".
+    #[arg(long, default_value_t = DEFAULT_MAX_FLOWS, value_name = "N")]
+    pub max_flows: usize,
+    /// Out-of-order TCP bytes held per flow direction before the hole is given up as missing.
+    #[arg(long, default_value_t = DEFAULT_MAX_OOO_BYTES_PER_DIR, value_name = "BYTES")]
+    pub max_ooo_bytes_per_dir: usize,
+    /// Out-of-order TCP segments held per flow direction.
+    #[arg(long, default_value_t = DEFAULT_MAX_OOO_SEGMENTS_PER_DIR, value_name = "N")]
+    pub max_ooo_segments_per_dir: usize,
+    /// Out-of-order TCP bytes held over all flows.
+    #[arg(long, default_value_t = DEFAULT_MAX_OOO_BYTES_GLOBAL, value_name = "BYTES")]
+    pub max_ooo_bytes: usize,
+    /// IP datagrams under fragment reassembly at once.
+    #[arg(long, default_value_t = DEFAULT_MAX_DATAGRAMS, value_name = "N")]
+    pub max_frag_datagrams: usize,
+    /// Bytes held by IP fragment reassembly.
+    #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_name = "BYTES")]
+    pub max_frag_bytes: usize,
+    /// Seconds an incomplete fragmented datagram is kept.
+    #[arg(long, default_value_t = DEFAULT_FRAG_TIMEOUT_NS / 1_000_000_000, value_name = "S")]
+    pub frag_timeout: u64,
+}
+
+impl ReadArgs {
+    pub fn config(&self) -> Config {
+        const NS: u64 = 1_000_000_000;
+        Config {
+            threads: self.threads as usize,
+            flow: FlowConfig {
+                tcp_timeout_ns: self.tcp_timeout.saturating_mul(NS),
+                udp_timeout_ns: self.udp_timeout.saturating_mul(NS),
+                close_linger_ns: self.tcp_close_linger.saturating_mul(NS),
+                max_flows: self.max_flows.max(1),
+                reassembly: ReassemblyLimits {
+                    max_ooo_bytes_per_dir: self.max_ooo_bytes_per_dir,
+                    max_ooo_segments_per_dir: self.max_ooo_segments_per_dir,
+                    max_ooo_bytes_global: self.max_ooo_bytes,
+                },
+            },
+            defrag: DefragLimits {
+                max_datagrams: self.max_frag_datagrams.max(1),
+                max_bytes: self.max_frag_bytes,
+                timeout_ns: self.frag_timeout.saturating_mul(NS),
+            },
+        }
+    }
+}
+
+/// Parse the command line and run; never panics on user input.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    match cli.cmd {
+        Cmd::Read(args) => read(&args),
+    }
+}
+
+fn read(args: &ReadArgs) -> ExitCode {
+    let mut opened = Vec::with_capacity(args.files.len());
+    if args.files.iter().filter(|f| *f == "-").count() > 1 {
+        eprintln!("exwatch: stdin (-) can be read only once");
+        return ExitCode::from(2);
+    }
+    for f in &args.files {
+        match Opened::open(&Input::parse(f)) {
+            Ok(o) => opened.push(o),
+            Err(e) => {
+                eprintln!("exwatch: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let sink: Box<dyn Write + Send> = match &args.output {
+        None => Box::new(std::io::stdout()),
+        Some(p) => match File::create(p) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("exwatch: {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, sink);
+    let outcome = pipeline::run(opened, &args.config(), &mut out);
+    if let Some(e) = outcome.write_error {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("exwatch: writing output: {e}");
+        return ExitCode::from(2);
+    }
+    if let Some((name, d)) = outcome.damage {
+        eprintln!(
+            "exwatch: {name}: stopped at byte offset {}: {}; every frame before it was processed ({} frames)",
+            d.offset, d.reason, outcome.stats.frames
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,636 @@
+//! Layer 3 — flow: the flow table, TCP state, timeouts and eviction, and per-direction TCP
+//! reassembly.
+//!
+//! Owns: which packets belong together ([`FlowKey`], bidirectional), who the client is (the SYN
+//! sender; the SYN-ACK's receiver; otherwise a port heuristic so flows picked up mid-stream
+//! are oriented right), per-direction packet and byte counters, the TCP state and why a flow
+//! ended ([`EndReason`]), idle timeouts on the packet clock, and a hard cap on flows with
+//! eviction of the least recently active. TCP payload goes through a [`StreamReassembler`] per
+//! direction, which hands in-order bytes to the (coming) protocol parsers and counts gaps.
+//!
+//! Time only moves on packets and on [`FlowTable::sweep`] calls: the pipeline sweeps every
+//! worker at the same packet times, so which flows end when does not depend on the number of
+//! workers. Every limit is a named constant here and a flag of `exwatch read`.
+
+pub mod key;
+pub mod reassembly;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+pub use key::{FlowKey, FxBuild};
+pub use reassembly::{Chunk, OooBudget, ReassemblyLimits, StreamReassembler};
+
+use crate::decode::{Addr, L4, MAX_VLAN_TAGS, PacketMeta, Quoted, TcpMeta};
+
+/// Zeek's `tcp_inactivity_timeout` (5 min).
+pub const DEFAULT_TCP_TIMEOUT_S: u64 = 300;
+/// Zeek's `udp_inactivity_timeout` (1 min).
+pub const DEFAULT_UDP_TIMEOUT_S: u64 = 60;
+/// How long a TCP flow stays after FIN from both sides or RST, so the last ACKs and
+/// retransmitted FINs still count in it (Zeek's `tcp_close_delay`/`tcp_reset_delay`, 5 s).
+pub const TCP_CLOSE_LINGER_S: u64 = 5;
+/// Flows tracked at once (over all workers); beyond it the least recently active is evicted.
+pub const DEFAULT_MAX_FLOWS: usize = 262_144;
+
+const NS: u64 = 1_000_000_000;
+pub const IPPROTO_TCP: u8 = 6;
+pub const IPPROTO_UDP: u8 = 17;
+
+/// Limits of one flow table.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowConfig {
+    pub tcp_timeout_ns: u64,
+    pub udp_timeout_ns: u64,
+    pub close_linger_ns: u64,
+    pub max_flows: usize,
+    pub reassembly: ReassemblyLimits,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            tcp_timeout_ns: DEFAULT_TCP_TIMEOUT_S * NS,
+            udp_timeout_ns: DEFAULT_UDP_TIMEOUT_S * NS,
+            close_linger_ns: TCP_CLOSE_LINGER_S * NS,
+            max_flows: DEFAULT_MAX_FLOWS,
+            reassembly: ReassemblyLimits::default(),
+        }
+    }
+}
+
+/// Why a flow record was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// FIN from both sides (or one side's FIN and then silence until the linger ran out).
+    Fin,
+    Rst,
+    /// Idle longer than the timeout.
+    Timeout,
+    /// Pushed out by the flow cap.
+    Evicted,
+    EndOfInput,
+    /// Live capture stopped.
+    Shutdown,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Fin => "fin",
+            EndReason::Rst => "rst",
+            EndReason::Timeout => "timeout",
+            EndReason::Evicted => "evicted",
+            EndReason::EndOfInput => "end_of_input",
+            EndReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Index into per-direction arrays.
+pub const TO_SERVER: usize = 0;
+pub const TO_CLIENT: usize = 1;
+
+/// How the client side was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orientation {
+    Syn,
+    SynAck,
+    /// The lower or well-known port is the server's.
+    Port,
+    /// Equal ports: the first sender is the client.
+    FirstSender,
+}
+
+impl Orientation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Orientation::Syn => "syn",
+            Orientation::SynAck => "syn_ack",
+            Orientation::Port => "port",
+            Orientation::FirstSender => "first_sender",
+        }
+    }
+}
+
+/// TCP connection state as seen from the middle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpState {
+    SynSent,
+    SynReceived,
+    Established,
+    /// Picked up without a handshake.
+    Midstream,
+    /// One side sent FIN.
+    Closing,
+    /// Both sides sent FIN.
+    Closed,
+    Reset,
+}
+
+impl TcpState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynReceived => "syn_received",
+            TcpState::Established => "established",
+            TcpState::Midstream => "midstream",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+            TcpState::Reset => "reset",
+        }
+    }
+}
+
+/// Per-flow TCP tracking.
+#[derive(Debug, Default)]
+pub struct TcpFlow {
+    pub state: Option<TcpState>,
+    /// OR of every flag byte seen, per direction.
+    pub flags: [u8; 2],
+    /// Initial sequence number of each side's SYN.
+    pub isn: [Option<u32>; 2],
+    pub fin: [bool; 2],
+    pub rst: bool,
+    pub reasm: [StreamReassembler; 2],
+}
+
+/// One flow, owned by the table until it ends.
+#[derive(Debug)]
+pub struct Flow {
+    pub key: FlowKey,
+    pub client: Addr,
+    pub client_port: u16,
+    pub server: Addr,
+    pub server_port: u16,
+    pub proto: u8,
+    pub vlan: [u16; MAX_VLAN_TAGS],
+    pub vlan_count: u8,
+    pub orientation: Orientation,
+    /// Input-wide index (1-based) of the flow's first frame: the flow's identity for ordering.
+    pub first_idx: u64,
+    pub start_ns: u64,
+    pub last_ns: u64,
+    pub pkts: [u64; 2],
+    pub bytes: [u64; 2],
+    pub tcp: TcpFlow,
+    /// ICMP error frames quoting this flow's packets (counted in `pkts`/`bytes` too).
+    pub icmp_errors: u64,
+    /// IP fragment frames among `pkts`, and the datagrams they made.
+    pub ip_fragments: u64,
+    pub ip_datagrams: u64,
+    /// Bumped each time a slot is reused, so stale timer entries are recognised.
+    generation: u32,
+    class: TimerClass,
+}
+
+impl Flow {
+    pub fn missing_bytes(&self) -> u64 {
+        self.tcp.reasm[0].missing_bytes() + self.tcp.reasm[1].missing_bytes()
+    }
+    pub fn is_tcp(&self) -> bool {
+        self.proto == IPPROTO_TCP
+    }
+}
+
+/// Ports that name a service whatever their number: used before "the lower port is the
+/// server" to orient flows picked up mid-stream.
+const SERVICE_PORTS: &[u16] = &[
+    25, 53, 80, 88, 110, 123, 135, 137, 138, 139, 143, 389, 443, 445, 464, 465, 475, 514, 563, 587, 593, 636, 717,
+    993, 995, 1433, 2525, 3268, 3269, 3389, 5060, 5061, 5062, 5063, 5064, 5065, 5066, 5067, 5068, 5075, 5076, 5077,
+    6001, 6002, 6003, 6004, 8080, 8443, 50389, 50636,
+];
+
+fn is_service_port(p: u16) -> bool {
+    p < 1024 || SERVICE_PORTS.contains(&p)
+}
+
+/// Given a packet from (sport) to (dport) with no handshake to go by, is the sender the
+/// client? `None` when the ports cannot tell.
+fn sender_is_client_by_port(sport: u16, dport: u16) -> Option<bool> {
+    match (is_service_port(sport), is_service_port(dport)) {
+        (false, true) => Some(true),
+        (true, false) => Some(false),
+        _ if sport == dport => None,
+        _ => Some(sport > dport),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimerClass {
+    Tcp = 0,
+    Udp = 1,
+    Closed = 2,
+}
+
+/// Counters of one flow table.
+#[derive(Debug, Default, Clone)]
+pub struct FlowCounters {
+    pub tcp_flows: u64,
+    pub udp_flows: u64,
+    pub evicted: u64,
+    pub timed_out: u64,
+    pub reassembly_gaps: u64,
+    pub missing_bytes: u64,
+    pub retransmitted_segments: u64,
+    pub ooo_segments: u64,
+    pub peak_flows: u64,
+    pub icmp_errors_matched: u64,
+    pub icmp_errors_unmatched: u64,
+}
+
+impl FlowCounters {
+    pub fn add(&mut self, o: &FlowCounters) {
+        self.tcp_flows += o.tcp_flows;
+        self.udp_flows += o.udp_flows;
+        self.evicted += o.evicted;
+        self.timed_out += o.timed_out;
+        self.reassembly_gaps += o.reassembly_gaps;
+        self.missing_bytes += o.missing_bytes;
+        self.retransmitted_segments += o.retransmitted_segments;
+        self.ooo_segments += o.ooo_segments;
+        self.peak_flows += o.peak_flows;
+        self.icmp_errors_matched += o.icmp_errors_matched;
+        self.icmp_errors_unmatched += o.icmp_errors_unmatched;
+    }
+}
+
+/// What a packet tells the table, once decoded (and reassembled, for IP fragments).
+#[derive(Debug, Clone, Copy)]
+pub struct PacketIn<'a> {
+    /// Input-wide 1-based index of the frame (the last fragment's, for a reassembled datagram).
+    pub idx: u64,
+    pub ts_ns: u64,
+    /// Frames this packet stands for (more than one for a reassembled datagram).
+    pub frames: u32,
+    /// Their summed original length on the wire.
+    pub wire_bytes: u64,
+    /// Reassembled from IP fragments.
+    pub fragmented: bool,
+    pub meta: &'a PacketMeta<'a>,
+    /// The transport layer (for a reassembled datagram, decoded from the reassembled payload).
+    pub l4: L4<'a>,
+}
+
+/// The flow table of one worker.
+pub struct FlowTable {
+    cfg: FlowConfig,
+    map: HashMap<FlowKey, u32, FxBuild>,
+    slots: Vec<Option<Flow>>,
+    free: Vec<u32>,
+    generations: Vec<u32>,
+    /// Per timer class, a min-heap of (deadline, slot, generation); entries go stale when a
+    /// flow ends or changes class and are skipped when they come up.
+    timers: [BinaryHeap<Reverse<(u64, u32, u32)>>; 3],
+    budget: OooBudget,
+    pub counters: FlowCounters,
+}
+
+impl FlowTable {
+    pub fn new(cfg: FlowConfig) -> FlowTable {
+        FlowTable {
+            map: HashMap::with_capacity_and_hasher(cfg.max_flows.min(1 << 16), FxBuild::default()),
+            slots: Vec::new(),
+            free: Vec::new(),
+            generations: Vec::new(),
+            timers: [BinaryHeap::new(), BinaryHeap::new(), BinaryHeap::new()],
+            budget: OooBudget::with_limits(cfg.reassembly),
+            cfg,
+            counters: FlowCounters::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Bytes held out of order by the reassemblers of this table.
+    pub fn reassembly_held_bytes(&self) -> usize {
+        self.budget.used()
+    }
+
+    fn timeout_of(&self, class: TimerClass) -> u64 {
+        match class {
+            TimerClass::Tcp => self.cfg.tcp_timeout_ns,
+            TimerClass::Udp => self.cfg.udp_timeout_ns,
+            TimerClass::Closed => self.cfg.close_linger_ns,
+        }
+    }
+
+    /// Account one packet. Flows that end because of it (TCP port reuse after close, or an
+    /// eviction to make room) are passed to `ended`.
+    pub fn packet(&mut self, p: &PacketIn<'_>, ended: &mut dyn FnMut(Flow, EndReason)) {
+        let m = p.meta;
+        let (sport, dport, tcp) = match p.l4 {
+            L4::Tcp(t) => (t.src_port, t.dst_port, Some(t)),
+            L4::Udp { src_port, dst_port, .. } => (src_port, dst_port, None),
+            L4::IcmpError(q) => {
+                self.icmp_error(p, &q);
+                return;
+            }
+            _ => return,
+        };
+        let proto = if tcp.is_some() { IPPROTO_TCP } else { IPPROTO_UDP };
+        let (key, _) = FlowKey::new(m.src, sport, m.dst, dport, proto, m.vlan, m.vlan_count);
+        let mut slot = self.map.get(&key).copied();
+
+        // A new SYN on a flow that already closed (port reuse) starts a new flow.
+        if let (Some(i), Some(t)) = (slot, tcp)
+            && t.has(TcpMeta::SYN)
+            && !t.has(TcpMeta::ACK)
+        {
+            let f = self.slots[i as usize].as_ref().expect("mapped slot is live");
+            let from_client = f.client == m.src && f.client_port == sport;
+            let closed = f.tcp.rst || f.tcp.fin[0] || f.tcp.fin[1];
+            let new_isn = f.tcp.isn[if from_client { TO_SERVER } else { TO_CLIENT }] != Some(t.seq);
+            if closed && new_isn {
+                let reason = if f.tcp.rst { EndReason::Rst } else { EndReason::Fin };
+                self.end(i, reason, ended);
+                slot = None;
+            }
+        }
+
+        let i = match slot {
+            Some(i) => i,
+            None => {
+                if self.map.len() >= self.cfg.max_flows.max(1) {
+                    self.evict_one(ended);
+                }
+                self.create(key, p, sport, dport, proto, tcp)
+            }
+        };
+        let timeouts = [self.cfg.tcp_timeout_ns, self.cfg.udp_timeout_ns, self.cfg.close_linger_ns];
+        let budget = &mut self.budget;
+        let f = self.slots[i as usize].as_mut().expect("live slot");
+        let mut dir = if f.client == m.src && f.client_port == sport { TO_SERVER } else { TO_CLIENT };
+        if let Some(t) = tcp {
+            // A handshake seen after a mid-stream start tells who the client really is.
+            let syn_only = t.has(TcpMeta::SYN) && !t.has(TcpMeta::ACK);
+            let syn_ack = t.has(TcpMeta::SYN) && t.has(TcpMeta::ACK);
+            let no_syn_yet = f.tcp.isn == [None, None];
+            if no_syn_yet && ((syn_only && dir == TO_CLIENT) || (syn_ack && dir == TO_SERVER)) {
+                swap_orientation(f);
+                dir = 1 - dir;
+            }
+            if no_syn_yet && (syn_only || syn_ack) {
+                f.orientation = if syn_only { Orientation::Syn } else { Orientation::SynAck };
+            }
+        }
+        f.pkts[dir] += p.frames as u64;
+        f.bytes[dir] += p.wire_bytes;
+        if p.fragmented {
+            f.ip_fragments += p.frames as u64;
+            f.ip_datagrams += 1;
+        }
+        if p.ts_ns > f.last_ns {
+            f.last_ns = p.ts_ns;
+        }
+        let mut class = f.class;
+        if let Some(t) = tcp {
+            tcp_packet(f, dir, &t, budget, &mut self.counters.reassembly_gaps);
+            if f.tcp.rst || (f.tcp.fin[0] && f.tcp.fin[1]) {
+                class = TimerClass::Closed;
+            }
+        }
+        if class != f.class {
+            f.class = class;
+            let deadline = f.last_ns.saturating_add(timeouts[class as usize]);
+            let slot_gen = f.generation;
+            self.timers[class as usize].push(Reverse((deadline, i, slot_gen)));
+        }
+    }
+
+    /// An ICMP error quoting a packet of a flow we track counts in that flow, in the quoted
+    /// packet's direction (as tshark's conversation table counts it). It creates no flow and
+    /// does not change TCP state.
+    fn icmp_error(&mut self, p: &PacketIn<'_>, q: &Quoted) -> bool {
+        let m = p.meta;
+        let (key, _) = FlowKey::new(q.src, q.src_port, q.dst, q.dst_port, q.proto, m.vlan, m.vlan_count);
+        let Some(&i) = self.map.get(&key) else {
+            self.counters.icmp_errors_unmatched += 1;
+            return false;
+        };
+        self.counters.icmp_errors_matched += 1;
+        let f = self.slots[i as usize].as_mut().expect("mapped slot is live");
+        let dir = if f.client == q.src && f.client_port == q.src_port { TO_SERVER } else { TO_CLIENT };
+        f.pkts[dir] += p.frames as u64;
+        f.bytes[dir] += p.wire_bytes;
+        f.icmp_errors += p.frames as u64;
+        true
+    }
+
+    fn create(&mut self, key: FlowKey, p: &PacketIn<'_>, sport: u16, dport: u16, proto: u8, tcp: Option<TcpMeta<'_>>) -> u32 {
+        let m = p.meta;
+        let (src_is_client, orientation) = match tcp {
+            Some(t) if t.has(TcpMeta::SYN) && !t.has(TcpMeta::ACK) => (true, Orientation::Syn),
+            Some(t) if t.has(TcpMeta::SYN) => (false, Orientation::SynAck),
+            _ => match sender_is_client_by_port(sport, dport) {
+                Some(c) => (c, Orientation::Port),
+                None => (true, Orientation::FirstSender),
+            },
+        };
+        let (client, client_port, server, server_port) =
+            if src_is_client { (m.src, sport, m.dst, dport) } else { (m.dst, dport, m.src, sport) };
+        let class = if proto == IPPROTO_TCP { TimerClass::Tcp } else { TimerClass::Udp };
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(None);
+                self.generations.push(0);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let generation = self.generations[i as usize];
+        self.slots[i as usize] = Some(Flow {
+            key,
+            client,
+            client_port,
+            server,
+            server_port,
+            proto,
+            vlan: m.vlan,
+            vlan_count: m.vlan_count,
+            orientation,
+            first_idx: p.idx,
+            start_ns: p.ts_ns,
+            last_ns: p.ts_ns,
+            pkts: [0; 2],
+            bytes: [0; 2],
+            tcp: TcpFlow::default(),
+            icmp_errors: 0,
+            ip_fragments: 0,
+            ip_datagrams: 0,
+            generation,
+            class,
+        });
+        self.map.insert(key, i);
+        if proto == IPPROTO_TCP {
+            self.counters.tcp_flows += 1;
+        } else {
+            self.counters.udp_flows += 1;
+        }
+        self.counters.peak_flows = self.counters.peak_flows.max(self.map.len() as u64);
+        let deadline = p.ts_ns.saturating_add(self.timeout_of(class));
+        self.timers[class as usize].push(Reverse((deadline, i, generation)));
+        i
+    }
+
+    /// Remove flow `i` and hand it out.
+    fn end(&mut self, i: u32, reason: EndReason, ended: &mut dyn FnMut(Flow, EndReason)) {
+        let Some(mut f) = self.slots[i as usize].take() else { return };
+        self.map.remove(&f.key);
+        self.generations[i as usize] = self.generations[i as usize].wrapping_add(1);
+        self.free.push(i);
+        for d in 0..2 {
+            let gaps = &mut self.counters.reassembly_gaps;
+            f.tcp.reasm[d].finish(&mut self.budget, &mut |c| count_gap(c, gaps));
+            let r = &f.tcp.reasm[d];
+            self.counters.missing_bytes += r.missing_bytes();
+            self.counters.retransmitted_segments += r.retransmitted_segments();
+            self.counters.ooo_segments += r.ooo_segments();
+        }
+        match reason {
+            EndReason::Evicted => self.counters.evicted += 1,
+            EndReason::Timeout => self.counters.timed_out += 1,
+            _ => {}
+        }
+        ended(f, reason);
+    }
+
+    /// Is the timer entry still the flow's current one, and if so when does it really expire?
+    fn live_deadline(&self, class: usize, i: u32, slot_gen: u32) -> Option<u64> {
+        let f = self.slots.get(i as usize)?.as_ref()?;
+        if f.generation != slot_gen || f.class as usize != class {
+            return None;
+        }
+        Some(f.last_ns.saturating_add(self.timeout_of(f.class)))
+    }
+
+    /// End every flow idle past its timeout at packet time `now_ns`.
+    pub fn sweep(&mut self, now_ns: u64, ended: &mut dyn FnMut(Flow, EndReason)) {
+        for class in 0..3 {
+            while let Some(&Reverse((deadline, i, slot_gen))) = self.timers[class].peek() {
+                if deadline > now_ns {
+                    break;
+                }
+                self.timers[class].pop();
+                let Some(real) = self.live_deadline(class, i, slot_gen) else { continue };
+                if real <= now_ns {
+                    let reason = if class == TimerClass::Closed as usize {
+                        let f = self.slots[i as usize].as_ref().expect("live");
+                        if f.tcp.rst { EndReason::Rst } else { EndReason::Fin }
+                    } else {
+                        EndReason::Timeout
+                    };
+                    self.end(i, reason, ended);
+                } else {
+                    self.timers[class].push(Reverse((real, i, slot_gen)));
+                }
+            }
+        }
+    }
+
+    /// Evict the flow closest to its timeout (the least recently active one).
+    fn evict_one(&mut self, ended: &mut dyn FnMut(Flow, EndReason)) {
+        loop {
+            let mut best: Option<(u64, usize)> = None;
+            for class in 0..3 {
+                // drop stale entries at the front
+                while let Some(&Reverse((_, i, slot_gen))) = self.timers[class].peek() {
+                    if self.live_deadline(class, i, slot_gen).is_some() {
+                        break;
+                    }
+                    self.timers[class].pop();
+                }
+                if let Some(&Reverse((_, i, slot_gen))) = self.timers[class].peek() {
+                    let real = self.live_deadline(class, i, slot_gen).unwrap_or(u64::MAX);
+                    if best.is_none_or(|(d, _)| real < d) {
+                        best = Some((real, class));
+                    }
+                }
+            }
+            let Some((_, class)) = best else { return };
+            let Reverse((_, i, _)) = self.timers[class].pop().expect("top exists");
+            self.end(i, EndReason::Evicted, ended);
+            return;
+        }
+    }
+
+    /// End every flow (end of input, shutdown), oldest first.
+    pub fn flush(&mut self, reason: EndReason, ended: &mut dyn FnMut(Flow, EndReason)) {
+        let mut live: Vec<(u64, u32)> =
+            self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|f| (f.first_idx, i as u32))).collect();
+        live.sort_unstable();
+        for (_, i) in live {
+            self.end(i, reason, ended);
+        }
+        for t in &mut self.timers {
+            t.clear();
+        }
+    }
+}
+
+/// Make the other side the client.
+fn swap_orientation(f: &mut Flow) {
+    std::mem::swap(&mut f.client, &mut f.server);
+    std::mem::swap(&mut f.client_port, &mut f.server_port);
+    f.pkts.swap(0, 1);
+    f.bytes.swap(0, 1);
+    f.tcp.flags.swap(0, 1);
+    f.tcp.isn.swap(0, 1);
+    f.tcp.fin.swap(0, 1);
+    f.tcp.reasm.swap(0, 1);
+}
+
+/// TCP state and reassembly for one segment in direction `dir`.
+/// The stream consumer for now: counts gaps. The protocol parsers will take the data here.
+fn count_gap(c: Chunk<'_>, gaps: &mut u64) {
+    if let Chunk::Gap(_) = c {
+        *gaps += 1;
+    }
+}
+
+fn tcp_packet(f: &mut Flow, dir: usize, t: &TcpMeta<'_>, budget: &mut OooBudget, gaps: &mut u64) {
+    let tcp = &mut f.tcp;
+    tcp.flags[dir] |= t.flags;
+    let syn = t.has(TcpMeta::SYN);
+    let ack = t.has(TcpMeta::ACK);
+    let mut seq = t.seq;
+    if syn {
+        if tcp.isn[dir].is_none() {
+            tcp.isn[dir] = Some(t.seq);
+            tcp.reasm[dir].on_syn(t.seq);
+        }
+        seq = t.seq.wrapping_add(1);
+    }
+    // Data (and the FIN's sequence number) in order to the parsers; nothing consumes it yet.
+    let fin = t.has(TcpMeta::FIN);
+    if !t.payload.is_empty() || fin {
+        tcp.reasm[dir].on_segment(seq, t.payload, fin, budget, &mut |c| count_gap(c, gaps));
+    }
+    // The peer acknowledged bytes we are waiting for: they were sent but not captured.
+    let other = 1 - dir;
+    if ack && tcp.reasm[other].held_bytes() > 0 {
+        tcp.reasm[other].on_peer_ack(t.ack, budget, &mut |c| count_gap(c, gaps));
+    }
+    if fin {
+        tcp.fin[dir] = true;
+    }
+    if t.has(TcpMeta::RST) {
+        tcp.rst = true;
+    }
+    tcp.state = Some(match (tcp.state, syn, ack) {
+        _ if tcp.rst => TcpState::Reset,
+        _ if tcp.fin[0] && tcp.fin[1] => TcpState::Closed,
+        _ if tcp.fin[0] || tcp.fin[1] => TcpState::Closing,
+        (None, true, false) => TcpState::SynSent,
+        (None, true, true) | (Some(TcpState::SynSent), true, true) => TcpState::SynReceived,
+        (Some(TcpState::SynReceived), false, true) => TcpState::Established,
+        (None, _, _) => TcpState::Midstream,
+        (Some(s), _, _) => s,
+    });
+}

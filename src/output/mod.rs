@@ -1,0 +1,115 @@
+//! Layer 6 — output: JSON lines, one object per line; `event_type` tells the kind.
+//!
+//! # Format
+//!
+//! `flow` — written when a flow ends (FIN/RST after a short linger, idle timeout, eviction,
+//! end of input, shutdown):
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `timestamp`, `end` | first and last packet, RFC 3339 UTC with microseconds |
+//! | `duration_s` | `end - timestamp` in seconds |
+//! | `community_id` | Community ID v1, seed 0 |
+//! | `src_ip`, `src_port`, `dst_ip`, `dst_port` | the client (`src`) and server (`dst`) |
+//! | `client_from` | how the client was chosen: `syn`, `syn_ack`, `port` (the well-known or lower port is the server's), `first_sender` |
+//! | `transport` | `tcp` or `udp` |
+//! | `vlan` | VLAN ids, outermost first, or `null` |
+//! | `pkts_toserver`, `pkts_toclient`, `bytes_toserver`, `bytes_toclient` | frames and their original length on the wire (link header included; every IP fragment counts) |
+//! | `end_reason` | `fin`, `rst`, `timeout`, `evicted`, `end_of_input`, `shutdown` |
+//! | `missing_bytes` | TCP payload bytes never captured (reassembly gaps), both directions |
+//! | `ip_fragments` | `{frames, datagrams}` when the flow's packets came in IP fragments, else `null` |
+//! | `icmp_errors` | ICMP error frames that quote a packet of this flow (counted in `pkts_*`/`bytes_*`, in the quoted packet's direction) |
+//! | `tcp` | `state` (`syn_sent`, `syn_received`, `established`, `midstream`, `closing`, `closed`, `reset`) and the TCP flags seen each way (`flags_toserver`, `flags_toclient`, letters `SAFRPUEC`); `null` for UDP |
+//! | `app_proto`, `app_proto_orig` | the protocol parsers' verdict; `null` while no parser claims the flow |
+//! | `encrypted`, `encryption` | `null` while no parser has seen a handshake or clear text |
+//! | `data_path` | the documented Exchange data path, or `null` |
+//! | `findings` | findings raised on this flow |
+//!
+//! `stats` — one at the end of the run: frames and bytes read, flows by transport, decode
+//! errors by kind, IP fragment reassembly, TCP reassembly gaps, evictions and timeouts, and
+//! percentiles of per-packet processing time (sampled, nanoseconds), plus the capture damage if
+//! the input stopped early.
+
+pub mod community_id;
+pub mod json;
+pub mod stats;
+
+use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
+use json::{Obj, rfc3339};
+
+pub use community_id::community_id_v1;
+pub use stats::Stats;
+
+/// Letters for the TCP flag bits, in bit order (FIN first).
+const TCP_FLAG_LETTERS: [char; 8] = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'];
+
+/// The flags in `bits` as letters, SYN first as Zeek and Suricata readers expect.
+fn tcp_flags(bits: u8) -> String {
+    let order = [1usize, 4, 0, 2, 3, 5, 6, 7];
+    order.iter().filter(|&&b| bits & (1 << b) != 0).map(|&b| TCP_FLAG_LETTERS[b]).collect()
+}
+
+/// Append one `flow` record (without the newline) to `buf`.
+pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
+    let mut o = Obj::new(buf);
+    o.str("event_type", "flow")
+        .str("timestamp", &rfc3339(f.start_ns))
+        .str("end", &rfc3339(f.last_ns))
+        .f64("duration_s", f.last_ns.saturating_sub(f.start_ns) as f64 / 1e9, 6)
+        .str("community_id", &community_id_v1(0, f.client, f.client_port, f.server, f.server_port, f.proto))
+        .str("src_ip", &f.client.to_ip().to_string())
+        .u64("src_port", f.client_port as u64)
+        .str("dst_ip", &f.server.to_ip().to_string())
+        .u64("dst_port", f.server_port as u64)
+        .str("client_from", f.orientation.as_str())
+        .str("transport", if f.is_tcp() { "tcp" } else { "udp" });
+    if f.vlan_count > 0 {
+        o.u64_array("vlan", f.vlan[..f.vlan_count as usize].iter().map(|&v| v as u64));
+    } else {
+        o.null("vlan");
+    }
+    o.u64("pkts_toserver", f.pkts[TO_SERVER])
+        .u64("pkts_toclient", f.pkts[TO_CLIENT])
+        .u64("bytes_toserver", f.bytes[TO_SERVER])
+        .u64("bytes_toclient", f.bytes[TO_CLIENT])
+        .str("end_reason", reason.as_str())
+        .u64("missing_bytes", f.missing_bytes());
+    if f.ip_fragments > 0 {
+        o.obj("ip_fragments", |d| {
+            d.u64("frames", f.ip_fragments).u64("datagrams", f.ip_datagrams);
+        });
+    } else {
+        o.null("ip_fragments");
+    }
+    o.u64("icmp_errors", f.icmp_errors);
+    if f.is_tcp() {
+        o.obj("tcp", |t| {
+            t.str("state", f.tcp.state.map(|s| s.as_str()).unwrap_or("midstream"))
+                .str("flags_toserver", &tcp_flags(f.tcp.flags[TO_SERVER]))
+                .str("flags_toclient", &tcp_flags(f.tcp.flags[TO_CLIENT]));
+        });
+    } else {
+        o.null("tcp");
+    }
+    o.null("app_proto")
+        .null("app_proto_orig")
+        .null("encrypted")
+        .null("encryption")
+        .null("data_path")
+        .raw("findings", "[]");
+    o.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_letters() {
+        assert_eq!(tcp_flags(0x02), "S");
+        assert_eq!(tcp_flags(0x12), "SA");
+        assert_eq!(tcp_flags(0x1b), "SAFP");
+        assert_eq!(tcp_flags(0x14), "AR");
+        assert_eq!(tcp_flags(0), "");
+    }
+}

@@ -1,0 +1,173 @@
+//! Run statistics: counters from every worker, merged, and the `stats` record.
+
+use hdrhistogram::Histogram;
+
+use super::json::{Obj, rfc3339};
+use crate::decode::DecodeError;
+use crate::flow::FlowCounters;
+
+/// Highest per-packet time the histogram tracks (ns); slower samples are clamped to it.
+pub const MAX_TRACKED_PACKET_NS: u64 = 10_000_000_000;
+/// One packet in this many has its processing time measured (reading the clock costs about
+/// as much as decoding a packet, so it is sampled).
+pub const PACKET_TIME_SAMPLE_EVERY: u64 = 16;
+
+/// Counters of a run (or of one worker, merged at the end).
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// Frames read from the inputs.
+    pub frames: u64,
+    /// Their original length on the wire.
+    pub bytes: u64,
+    pub decode_errors: [u64; DecodeError::COUNT],
+    /// Link types seen that we do not decode, with counts.
+    pub unsupported_link_types: Vec<(u16, u64)>,
+    /// IP packets of a protocol that is not followed as a flow (ICMP, GRE, ESP…).
+    pub other_ip_packets: u64,
+    pub fragments: u64,
+    pub fragments_reassembled: u64,
+    pub fragments_dropped: u64,
+    pub fragments_timed_out: u64,
+    pub flows: FlowCounters,
+    pub packet_time_ns: Histogram<u64>,
+    pub first_ts_ns: Option<u64>,
+    pub last_ts_ns: Option<u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            frames: 0,
+            bytes: 0,
+            decode_errors: [0; DecodeError::COUNT],
+            unsupported_link_types: Vec::new(),
+            other_ip_packets: 0,
+            fragments: 0,
+            fragments_reassembled: 0,
+            fragments_dropped: 0,
+            fragments_timed_out: 0,
+            flows: FlowCounters::default(),
+            packet_time_ns: Histogram::new_with_bounds(1, MAX_TRACKED_PACKET_NS, 2).expect("static histogram bounds"),
+            first_ts_ns: None,
+            last_ts_ns: None,
+        }
+    }
+}
+
+impl Stats {
+    pub fn decode_error(&mut self, e: DecodeError) {
+        self.decode_errors[e.index()] += 1;
+        if let DecodeError::UnsupportedLinkType(lt) = e {
+            match self.unsupported_link_types.iter_mut().find(|(t, _)| *t == lt) {
+                Some((_, n)) => *n += 1,
+                None => self.unsupported_link_types.push((lt, 1)),
+            }
+        }
+    }
+
+    pub fn record_packet_time(&mut self, ns: u64) {
+        let _ = self.packet_time_ns.record(ns.clamp(1, MAX_TRACKED_PACKET_NS));
+    }
+
+    pub fn merge(&mut self, o: &Stats) {
+        self.frames += o.frames;
+        self.bytes += o.bytes;
+        for (a, b) in self.decode_errors.iter_mut().zip(o.decode_errors.iter()) {
+            *a += b;
+        }
+        for &(lt, n) in &o.unsupported_link_types {
+            match self.unsupported_link_types.iter_mut().find(|(t, _)| *t == lt) {
+                Some((_, m)) => *m += n,
+                None => self.unsupported_link_types.push((lt, n)),
+            }
+        }
+        self.other_ip_packets += o.other_ip_packets;
+        self.fragments += o.fragments;
+        self.fragments_reassembled += o.fragments_reassembled;
+        self.fragments_dropped += o.fragments_dropped;
+        self.fragments_timed_out += o.fragments_timed_out;
+        self.flows.add(&o.flows);
+        let _ = self.packet_time_ns.add(&o.packet_time_ns);
+        self.first_ts_ns = match (self.first_ts_ns, o.first_ts_ns) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_ts_ns = self.last_ts_ns.max(o.last_ts_ns);
+    }
+
+    /// Append the `stats` record (without the newline). `damage` is where the input stopped.
+    pub fn write(&self, buf: &mut Vec<u8>, inputs: &[String], damage: Option<&str>) {
+        let mut o = Obj::new(buf);
+        o.str("event_type", "stats");
+        match self.last_ts_ns {
+            Some(t) => o.str("timestamp", &rfc3339(t)),
+            None => o.null("timestamp"),
+        };
+        o.obj("capture", |c| {
+            c.raw("inputs", &serde_json::to_string(inputs).unwrap_or_else(|_| "[]".into()));
+            c.opt_str("damaged", damage);
+            match self.first_ts_ns {
+                Some(t) => c.str("first_packet", &rfc3339(t)),
+                None => c.null("first_packet"),
+            };
+            match self.last_ts_ns {
+                Some(t) => c.str("last_packet", &rfc3339(t)),
+                None => c.null("last_packet"),
+            };
+        });
+        o.u64("packets", self.frames).u64("bytes", self.bytes);
+        let fl = &self.flows;
+        o.obj("flows", |f| {
+            f.u64("total", fl.tcp_flows + fl.udp_flows)
+                .u64("tcp", fl.tcp_flows)
+                .u64("udp", fl.udp_flows)
+                .u64("timed_out", fl.timed_out)
+                .u64("evicted", fl.evicted)
+                .u64("peak_active", fl.peak_flows);
+        });
+        o.u64("other_ip_packets", self.other_ip_packets);
+        o.obj("icmp_errors", |d| {
+            d.u64("in_flows", fl.icmp_errors_matched).u64("no_flow", fl.icmp_errors_unmatched);
+        });
+        o.obj("decode_errors", |d| {
+            for (name, n) in DecodeError::NAMES.iter().zip(self.decode_errors.iter()) {
+                d.u64(name, *n);
+            }
+        });
+        if !self.unsupported_link_types.is_empty() {
+            let mut lts = self.unsupported_link_types.clone();
+            lts.sort_unstable();
+            o.obj("unsupported_link_types", |d| {
+                for (lt, n) in &lts {
+                    d.u64(&lt.to_string(), *n);
+                }
+            });
+        }
+        o.obj("ip_fragments", |d| {
+            d.u64("frames", self.fragments)
+                .u64("reassembled", self.fragments_reassembled)
+                .u64("dropped", self.fragments_dropped)
+                .u64("timed_out", self.fragments_timed_out);
+        });
+        o.obj("tcp_reassembly", |d| {
+            d.u64("gaps", fl.reassembly_gaps)
+                .u64("missing_bytes", fl.missing_bytes)
+                .u64("retransmitted_segments", fl.retransmitted_segments)
+                .u64("out_of_order_segments", fl.ooo_segments);
+        });
+        let h = &self.packet_time_ns;
+        o.obj("packet_time_ns", |d| {
+            d.u64("samples", h.len()).u64("sample_every", PACKET_TIME_SAMPLE_EVERY);
+            if h.is_empty() {
+                d.null("p50").null("p90").null("p99").null("p99_9").null("max");
+            } else {
+                d.u64("p50", h.value_at_quantile(0.5))
+                    .u64("p90", h.value_at_quantile(0.9))
+                    .u64("p99", h.value_at_quantile(0.99))
+                    .u64("p99_9", h.value_at_quantile(0.999))
+                    .u64("max", h.max());
+            }
+        });
+        o.close();
+    }
+}

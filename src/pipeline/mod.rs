@@ -1,0 +1,538 @@
+//! Layer 7 — pipeline: threads that wire capture → decode → flow → output.
+//!
+//! One reader (the calling thread) walks the inputs and hands each frame to the worker that
+//! owns its flow, chosen by a symmetric hash of the frame's IP addresses
+//! ([`decode::shard_hash`]), in batches of frame references over bounded crossbeam channels:
+//! a batch names byte ranges of the mapped file (or of a shared stdin chunk), so packet data
+//! is never copied. Workers decode, reassemble and track flows; finished flow records go to
+//! one writer thread. `--threads 1` runs the worker inline on the reader thread.
+//!
+//! Determinism: every worker sweeps its idle flows at the same packet times ("ticks", one per
+//! [`TICK_INTERVAL_NS`] of capture time, sent to all workers in band with the frames). The
+//! writer collects each tick's records from every worker, sorts them by the flow's first frame
+//! and writes them, so the output is the same whatever the number of workers — as long as the
+//! flow cap is not reached (the cap is split between workers, so who gets evicted depends on it).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+
+use crate::capture::{Damage, Frame, Input, LinkType, MappedFile, OpenError, StreamReader};
+use crate::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
+use crate::decode::{self, L4};
+use crate::flow::{EndReason, Flow, FlowConfig, FlowTable, PacketIn};
+use crate::output::{self, Stats, stats::PACKET_TIME_SAMPLE_EVERY};
+
+/// Capture time between two sweeps of idle flows.
+pub const TICK_INTERVAL_NS: u64 = 1_000_000_000;
+/// Frames per batch sent to a worker.
+pub const BATCH_FRAMES: usize = 512;
+/// Batches queued per worker before the reader waits.
+pub const QUEUE_BATCHES: usize = 16;
+/// How far behind the slowest worker mapped pages are released from our resident set.
+pub const RELEASE_STEP_BYTES: usize = 32 * 1024 * 1024;
+
+/// What `exwatch read` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub threads: usize,
+    pub flow: FlowConfig,
+    pub defrag: DefragLimits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { threads: 1, flow: FlowConfig::default(), defrag: DefragLimits::default() }
+    }
+}
+
+/// An input that opened and looks like a capture.
+pub enum Opened {
+    File(String, MappedFile),
+    /// The reader is taken out when the run starts.
+    Stream(String, Option<StreamReader<Box<dyn Read + Send>>>),
+}
+
+impl Opened {
+    pub fn open(input: &Input) -> Result<Opened, OpenError> {
+        match input {
+            Input::File(p) => Ok(Opened::File(input.name(), MappedFile::open(p)?)),
+            Input::Stdin => {
+                let src: Box<dyn Read + Send> = Box::new(std::io::stdin());
+                Ok(Opened::Stream("-".into(), Some(StreamReader::open("<stdin>", src)?)))
+            }
+        }
+    }
+    pub fn name(&self) -> &str {
+        match self {
+            Opened::File(n, _) | Opened::Stream(n, _) => n,
+        }
+    }
+}
+
+/// What a run produced besides its records.
+#[derive(Debug)]
+pub struct Outcome {
+    pub stats: Stats,
+    /// The input and place where reading stopped early.
+    pub damage: Option<(String, Damage)>,
+    /// Writing the output failed (a closed pipe ends the run quietly).
+    pub write_error: Option<std::io::Error>,
+}
+
+/// One finished record: the flow's first frame orders it within its tick.
+struct Record {
+    key: u64,
+    line: Vec<u8>,
+}
+
+/// Decode, flow tracking and record formatting for the frames of one shard.
+struct Worker {
+    table: FlowTable,
+    defrag: Defragmenter,
+    stats: Stats,
+    out: Vec<Record>,
+}
+
+fn emit(out: &mut Vec<Record>) -> impl FnMut(Flow, EndReason) + '_ {
+    |f: Flow, reason: EndReason| {
+        let mut line = Vec::with_capacity(640);
+        output::write_flow(&mut line, &f, reason);
+        out.push(Record { key: f.first_idx, line });
+    }
+}
+
+impl Worker {
+    fn new(cfg: &Config, share: usize) -> Worker {
+        let mut flow = cfg.flow;
+        flow.max_flows = cfg.flow.max_flows.div_ceil(share).max(1);
+        flow.reassembly.max_ooo_bytes_global = cfg.flow.reassembly.max_ooo_bytes_global.div_ceil(share);
+        let mut defrag = cfg.defrag;
+        defrag.max_bytes = cfg.defrag.max_bytes.div_ceil(share);
+        defrag.max_datagrams = cfg.defrag.max_datagrams.div_ceil(share).max(1);
+        Worker { table: FlowTable::new(flow), defrag: Defragmenter::new(defrag), stats: Stats::default(), out: Vec::new() }
+    }
+
+    fn frame(&mut self, idx: u64, fr: &Frame<'_>) {
+        let st = &mut self.stats;
+        st.frames += 1;
+        st.bytes += fr.orig_len as u64;
+        if st.first_ts_ns.is_none() {
+            st.first_ts_ns = Some(fr.ts_ns);
+        }
+        st.last_ts_ns = Some(st.last_ts_ns.map_or(fr.ts_ns, |t| t.max(fr.ts_ns)));
+        let timed = idx % PACKET_TIME_SAMPLE_EVERY == 0;
+        let t0 = if timed { Some(Instant::now()) } else { None };
+
+        match decode::decode(fr) {
+            Err(e) => st.decode_error(e),
+            Ok(meta) => match meta.l4 {
+                L4::Fragment(frag) => {
+                    st.fragments += 1;
+                    let zone = meta.vlan[0] as u32 | (meta.vlan[1] as u32) << 16;
+                    let key = if meta.src.v6 {
+                        FragKey::v6(meta.src.bytes, meta.dst.bytes, meta.ip_proto, frag.id, zone)
+                    } else {
+                        let (s, d) = (&meta.src.bytes, &meta.dst.bytes);
+                        FragKey::v4([s[0], s[1], s[2], s[3]], [d[0], d[1], d[2], d[3]], meta.ip_proto, frag.id as u16, zone)
+                    };
+                    match self.defrag.add(key, frag.offset, frag.more, frag.data, fr.ts_ns, fr.orig_len) {
+                        FragOutcome::Held => {}
+                        FragOutcome::Dropped(_) => st.fragments_dropped += 1,
+                        FragOutcome::Complete { payload, frames, wire_bytes, .. } => {
+                            st.fragments_reassembled += 1;
+                            match decode::transport_from_ip_payload(meta.ip_proto, payload) {
+                                Err(e) => st.decode_error(e),
+                                Ok(L4::Tcp(_) | L4::Udp { .. } | L4::IcmpError(_)) => {
+                                    let l4 = decode::transport_from_ip_payload(meta.ip_proto, payload)
+                                        .expect("decoded just above");
+                                    let p = PacketIn { idx, ts_ns: fr.ts_ns, frames, wire_bytes, fragmented: true, meta: &meta, l4 };
+                                    self.table.packet(&p, &mut emit(&mut self.out));
+                                }
+                                Ok(_) => st.other_ip_packets += 1,
+                            }
+                        }
+                    }
+                }
+                L4::Other => st.other_ip_packets += 1,
+                l4 => {
+                    let p = PacketIn {
+                        idx,
+                        ts_ns: fr.ts_ns,
+                        frames: 1,
+                        wire_bytes: fr.orig_len as u64,
+                        fragmented: false,
+                        meta: &meta,
+                        l4,
+                    };
+                    self.table.packet(&p, &mut emit(&mut self.out));
+                }
+            },
+        }
+        if let Some(t0) = t0 {
+            let ns = t0.elapsed().as_nanos() as u64;
+            self.stats.record_packet_time(ns);
+        }
+    }
+
+    /// Sweep idle flows and stale fragments at capture time `now`; returns the tick's records.
+    fn tick(&mut self, now_ns: u64) -> Vec<Record> {
+        self.table.sweep(now_ns, &mut emit(&mut self.out));
+        self.stats.fragments_timed_out += self.defrag.expire(now_ns) as u64;
+        std::mem::take(&mut self.out)
+    }
+
+    /// End of input: every flow is written.
+    fn finish(&mut self) -> Vec<Record> {
+        self.table.flush(EndReason::EndOfInput, &mut emit(&mut self.out));
+        self.stats.flows = self.table.counters.clone();
+        std::mem::take(&mut self.out)
+    }
+}
+
+/// Decides when the capture clock has moved a tick.
+struct Clock {
+    next_tick: Option<u64>,
+    last_ts: u64,
+}
+
+impl Clock {
+    /// The frame's time (a frame without one, a pcapng SPB, takes the last known time), and
+    /// whether a tick falls before it.
+    fn advance(&mut self, ts: u64) -> (u64, Option<u64>) {
+        let ts = if ts == 0 { self.last_ts } else { ts };
+        self.last_ts = self.last_ts.max(ts);
+        match self.next_tick {
+            None => {
+                self.next_tick = Some(ts.saturating_add(TICK_INTERVAL_NS));
+                (ts, None)
+            }
+            Some(t) if ts >= t => {
+                self.next_tick = Some(ts.saturating_add(TICK_INTERVAL_NS));
+                (ts, Some(ts))
+            }
+            Some(_) => (ts, None),
+        }
+    }
+}
+
+fn write_records(out: &mut dyn Write, mut recs: Vec<Record>, err: &mut Option<std::io::Error>) {
+    if err.is_some() {
+        return;
+    }
+    recs.sort_unstable_by_key(|r| r.key);
+    for r in recs {
+        let res = out.write_all(&r.line).and_then(|_| out.write_all(b"\n"));
+        if let Err(e) = res {
+            *err = Some(e);
+            return;
+        }
+    }
+}
+
+/// Read every input in order as one stream of frames and write the records to `out`.
+pub fn run(inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send)) -> Outcome {
+    let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
+    let mut outcome = if cfg.threads <= 1 { run_inline(inputs, cfg, out) } else { run_threaded(inputs, cfg, out) };
+    if outcome.write_error.is_none() {
+        let mut line = Vec::new();
+        let dmg = outcome.damage.as_ref().map(|(n, d)| format!("{n}: {d}"));
+        outcome.stats.write(&mut line, &names, dmg.as_deref());
+        line.push(b'\n');
+        if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
+            outcome.write_error = Some(e);
+        }
+    }
+    outcome
+}
+
+/// Calls `f(segment, frame, offset)` for every frame of every input; stops at the first damage.
+fn read_inputs<'a>(
+    inputs: &'a [Opened],
+    streams: Vec<StreamReader<Box<dyn Read + Send>>>,
+    mut f: impl FnMut(Seg<'a>, Frame<'_>, usize),
+) -> Option<(String, Damage)> {
+    let mut streams = streams.into_iter();
+    for inp in inputs {
+        let res = match inp {
+            Opened::File(_, m) => m.for_each(|fr, off| f(Seg::Mapped(m), fr, off)),
+            Opened::Stream(..) => match streams.next() {
+                Some(s) => s.for_each(|chunk, fr, off| f(Seg::Owned(chunk.clone()), fr, off)),
+                None => Ok(()),
+            },
+        };
+        if let Err(d) = res {
+            return Some((inp.name().to_string(), d));
+        }
+    }
+    None
+}
+
+/// Split stdin readers out of the inputs (they are consumed by reading).
+fn take_streams(inputs: &mut [Opened]) -> Vec<StreamReader<Box<dyn Read + Send>>> {
+    inputs
+        .iter_mut()
+        .filter_map(|i| match i {
+            Opened::Stream(_, s) => s.take(),
+            Opened::File(..) => None,
+        })
+        .collect()
+}
+
+fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Outcome {
+    let streams = take_streams(&mut inputs);
+    let mut w = Worker::new(cfg, 1);
+    let mut clock = Clock { next_tick: None, last_ts: 0 };
+    let mut idx = 0u64;
+    let mut werr = None;
+    let mut released = 0usize;
+    let damage = read_inputs(&inputs, streams, |seg, mut fr, off| {
+        idx += 1;
+        let (ts, tick) = clock.advance(fr.ts_ns);
+        fr.ts_ns = ts;
+        if let Some(now) = tick {
+            let recs = w.tick(now);
+            write_records(out, recs, &mut werr);
+        }
+        w.frame(idx, &fr);
+        if let Seg::Mapped(m) = seg
+            && off >= released + 2 * RELEASE_STEP_BYTES
+        {
+            m.release(released, off - RELEASE_STEP_BYTES);
+            released = off - RELEASE_STEP_BYTES;
+        }
+    });
+    let recs = w.finish();
+    write_records(out, recs, &mut werr);
+    Outcome { stats: w.stats, damage, write_error: werr }
+}
+
+/// Where a batch's frames live.
+#[derive(Clone)]
+enum Seg<'a> {
+    Mapped(&'a MappedFile),
+    Owned(Arc<Vec<u8>>),
+}
+
+impl Seg<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Seg::Mapped(m) => m.bytes(),
+            Seg::Owned(v) => v,
+        }
+    }
+    fn same(&self, o: &Seg<'_>) -> bool {
+        match (self, o) {
+            (Seg::Mapped(a), Seg::Mapped(b)) => std::ptr::eq(*a, *b),
+            (Seg::Owned(a), Seg::Owned(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// A frame named by its place in a segment.
+#[derive(Clone, Copy)]
+struct FrameRef {
+    idx: u64,
+    ts_ns: u64,
+    off: usize,
+    len: u32,
+    orig_len: u32,
+    link: LinkType,
+}
+
+struct Batch<'a> {
+    seq: u64,
+    seg: Seg<'a>,
+    frames: Vec<FrameRef>,
+}
+
+enum ToWorker<'a> {
+    Batch(Batch<'a>),
+    Tick(u64),
+    End,
+}
+
+enum ToWriter {
+    Tick(usize, Vec<Record>),
+    Done(Box<Stats>),
+}
+
+fn worker_loop<'a>(id: usize, mut w: Worker, rx: Receiver<ToWorker<'a>>, tx: Sender<ToWriter>, recycle: Sender<(u64, Vec<FrameRef>)>) {
+    for msg in rx {
+        match msg {
+            ToWorker::Batch(b) => {
+                let bytes = b.seg.bytes();
+                for r in &b.frames {
+                    let fr = Frame {
+                        ts_ns: r.ts_ns,
+                        link_type: r.link,
+                        data: &bytes[r.off..r.off + r.len as usize],
+                        orig_len: r.orig_len,
+                    };
+                    w.frame(r.idx, &fr);
+                }
+                let mut v = b.frames;
+                v.clear();
+                let _ = recycle.send((b.seq, v));
+            }
+            ToWorker::Tick(now) => {
+                let _ = tx.send(ToWriter::Tick(id, w.tick(now)));
+            }
+            ToWorker::End => break,
+        }
+    }
+    let recs = w.finish();
+    let _ = tx.send(ToWriter::Tick(id, recs));
+    let _ = tx.send(ToWriter::Done(Box::new(w.stats)));
+}
+
+/// Collects each tick's records from all workers, then writes them in order.
+fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats, Option<std::io::Error>) {
+    let mut pending: Vec<std::collections::VecDeque<Vec<Record>>> = (0..n).map(|_| Default::default()).collect();
+    let mut stats = Stats::default();
+    let mut err = None;
+    for msg in rx {
+        match msg {
+            ToWriter::Tick(id, recs) => {
+                pending[id].push_back(recs);
+                while pending.iter().all(|q| !q.is_empty()) {
+                    let mut all = Vec::new();
+                    for q in pending.iter_mut() {
+                        all.extend(q.pop_front().expect("checked non-empty"));
+                    }
+                    write_records(out, all, &mut err);
+                }
+            }
+            ToWriter::Done(s) => stats.merge(&s),
+        }
+    }
+    (stats, err)
+}
+
+fn file_index(inputs: &[Opened], m: &MappedFile) -> Option<usize> {
+    inputs.iter().position(|i| matches!(i, Opened::File(_, f) if std::ptr::eq(f, m)))
+}
+
+/// Send a batch to its worker, remembering where it starts in a mapped file until it comes back.
+fn send_batch<'a>(
+    inputs: &[Opened],
+    b: Batch<'a>,
+    outstanding: &mut BTreeMap<u64, (usize, usize)>,
+    tx: &Sender<ToWorker<'a>>,
+) {
+    if let (Seg::Mapped(m), Some(first)) = (&b.seg, b.frames.first())
+        && let Some(fi) = file_index(inputs, m)
+    {
+        outstanding.insert(b.seq, (fi, first.off));
+    }
+    let _ = tx.send(ToWorker::Batch(b));
+}
+
+fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send)) -> Outcome {
+    let n = cfg.threads;
+    let streams = take_streams(&mut inputs);
+    let inputs = &inputs;
+    std::thread::scope(|s| {
+        let (wtx, wrx) = unbounded::<ToWriter>();
+        let (rtx, rrx) = unbounded::<(u64, Vec<FrameRef>)>();
+        let mut txs = Vec::with_capacity(n);
+        for id in 0..n {
+            let (tx, rx) = bounded::<ToWorker<'_>>(QUEUE_BATCHES);
+            txs.push(tx);
+            let w = Worker::new(cfg, n);
+            let wtx = wtx.clone();
+            let rtx = rtx.clone();
+            s.spawn(move || worker_loop(id, w, rx, wtx, rtx));
+        }
+        drop(wtx);
+        drop(rtx);
+        let writer = s.spawn(move || writer_loop(n, wrx, out));
+
+        let mut clock = Clock { next_tick: None, last_ts: 0 };
+        let mut idx = 0u64;
+        let mut seq = 0u64;
+        let mut cur: Vec<Option<Batch<'_>>> = (0..n).map(|_| None).collect();
+        let mut pool: Vec<Vec<FrameRef>> = Vec::new();
+        // batches sent and not yet recycled: seq -> (mapped file, first offset)
+        let mut outstanding: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+        let mut released: Vec<usize> = vec![0; inputs.len()];
+        let file_index = |m: &MappedFile| file_index(inputs, m);
+        let damage = read_inputs(inputs, streams, |seg, fr, off| {
+            idx += 1;
+            let (ts, tick) = clock.advance(fr.ts_ns);
+            if let Some(now) = tick {
+                for (w, slot) in cur.iter_mut().enumerate() {
+                    if let Some(b) = slot.take() {
+                        send_batch(inputs, b, &mut outstanding, &txs[w]);
+                    }
+                    let _ = txs[w].send(ToWorker::Tick(now));
+                }
+            }
+            let w = (decode::shard_hash(&fr) % n as u64) as usize;
+            // a batch holds frames of one segment
+            if let Some(b) = &cur[w]
+                && !b.seg.same(&seg)
+            {
+                let b = cur[w].take().expect("checked");
+                send_batch(inputs, b, &mut outstanding, &txs[w]);
+            }
+            let b = cur[w].get_or_insert_with(|| {
+                seq += 1;
+                let mut frames = pool.pop().unwrap_or_default();
+                frames.reserve(BATCH_FRAMES);
+                Batch { seq, seg: seg.clone(), frames }
+            });
+            b.frames.push(FrameRef {
+                idx,
+                ts_ns: ts,
+                off,
+                len: fr.data.len() as u32,
+                orig_len: fr.orig_len,
+                link: fr.link_type,
+            });
+            if b.frames.len() >= BATCH_FRAMES {
+                let b = cur[w].take().expect("just filled");
+                send_batch(inputs, b, &mut outstanding, &txs[w]);
+            }
+            // take back finished batches; release mapped pages every worker is done with
+            while let Ok((done, v)) = rrx.try_recv() {
+                outstanding.remove(&done);
+                pool.push(v);
+            }
+            if let Seg::Mapped(m) = &seg
+                && let Some(fi) = file_index(m)
+            {
+                let mut low = off;
+                for b in cur.iter().flatten() {
+                    if let (Seg::Mapped(bm), Some(f)) = (&b.seg, b.frames.first())
+                        && std::ptr::eq(*bm, *m)
+                    {
+                        low = low.min(f.off);
+                    }
+                }
+                if let Some((_, &(ofi, o))) = outstanding.iter().next()
+                    && ofi == fi
+                {
+                    low = low.min(o);
+                }
+                if low >= released[fi] + 2 * RELEASE_STEP_BYTES {
+                    m.release(released[fi], low - RELEASE_STEP_BYTES);
+                    released[fi] = low - RELEASE_STEP_BYTES;
+                }
+            }
+        });
+        for (w, slot) in cur.iter_mut().enumerate() {
+            if let Some(b) = slot.take() {
+                send_batch(inputs, b, &mut outstanding, &txs[w]);
+            }
+            let _ = txs[w].send(ToWorker::End);
+        }
+        drop(txs);
+        let (stats, write_error) = writer.join().expect("writer thread panicked");
+        Outcome { stats, damage, write_error }
+    })
+}
