@@ -23,7 +23,11 @@ use crate::pipeline::{self, Config, Opened};
 const OUTPUT_BUFFER: usize = 1 << 20;
 
 #[derive(Parser, Debug)]
-#[command(name = "exwatch", version, about = "Passive traffic classifier for Microsoft Exchange environments")]
+#[command(
+    name = "exwatch",
+    version,
+    about = "Passive traffic classifier for Microsoft Exchange environments"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,

@@ -29,7 +29,10 @@ fn conversations_match_tshark() {
         let damaged = !truth["capture"]["read_error"].is_null();
         let want_code = if damaged { 1 } else { 0 };
         if code != want_code {
-            failures.push(format!("{}: exit {code}, want {want_code}; stderr: {stderr}", cap.display()));
+            failures.push(format!(
+                "{}: exit {code}, want {want_code}; stderr: {stderr}",
+                cap.display()
+            ));
         }
         let st = common::stats(&recs);
         if st["packets"].as_u64() != truth["capture"]["packets_read"].as_u64() {
@@ -45,7 +48,12 @@ fn conversations_match_tshark() {
         }
     }
     eprintln!("{} captures checked", truths.len());
-    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The same records whatever the number of worker threads.

@@ -117,19 +117,30 @@ pub const DETECT_LEN: usize = PCAP_HEADER_LEN;
 #[derive(Debug)]
 pub enum Detect {
     /// A capture; the parser starts after `header_len` bytes (0 for pcapng: its SHB is a block).
-    Capture { parser: CaptureParser, header_len: usize },
+    Capture {
+        parser: CaptureParser,
+        header_len: usize,
+    },
     NeedMore,
     NotACapture(String),
 }
 
 fn rd32(b: &[u8], be: bool) -> u32 {
     let a = [b[0], b[1], b[2], b[3]];
-    if be { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+    if be {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    }
 }
 
 fn rd16(b: &[u8], be: bool) -> u16 {
     let a = [b[0], b[1]];
-    if be { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
+    if be {
+        u16::from_be_bytes(a)
+    } else {
+        u16::from_le_bytes(a)
+    }
 }
 
 impl CaptureParser {
@@ -224,7 +235,9 @@ impl CaptureParser {
     fn next_pcap<'a>(&self, buf: &'a [u8], pos: &mut usize, base: u64) -> Next<'a> {
         let rest = &buf[*pos..];
         if rest.len() < PCAP_RECORD_LEN {
-            return Next::NeedMore { needed: PCAP_RECORD_LEN - rest.len() };
+            return Next::NeedMore {
+                needed: PCAP_RECORD_LEN - rest.len(),
+            };
         }
         let be = self.big_endian;
         let sec = rd32(rest, be) as u64;
@@ -237,7 +250,11 @@ impl CaptureParser {
                 reason: format!("pcap record claims a {caplen}-byte frame (limit {MAX_FRAME_LEN})"),
             });
         }
-        let frac_ns = if self.pcap_nanos { frac } else { frac.saturating_mul(1000) };
+        let frac_ns = if self.pcap_nanos {
+            frac
+        } else {
+            frac.saturating_mul(1000)
+        };
         if frac_ns >= 1_000_000_000 {
             return Next::Damaged(Damage {
                 offset: base + *pos as u64,
@@ -246,7 +263,9 @@ impl CaptureParser {
         }
         let end = PCAP_RECORD_LEN + caplen as usize;
         if rest.len() < end {
-            return Next::NeedMore { needed: end - rest.len() };
+            return Next::NeedMore {
+                needed: end - rest.len(),
+            };
         }
         let data = &rest[PCAP_RECORD_LEN..end];
         *pos += end;
@@ -263,7 +282,9 @@ impl CaptureParser {
         let rest = &buf[*pos..];
         let off = base + *pos as u64;
         if rest.len() < 12 {
-            return Some(Next::NeedMore { needed: 12 - rest.len() });
+            return Some(Next::NeedMore {
+                needed: 12 - rest.len(),
+            });
         }
         let damaged = |reason: String| Some(Next::Damaged(Damage { offset: off, reason }));
         let raw_type = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
@@ -282,15 +303,19 @@ impl CaptureParser {
         let be = self.big_endian;
         let btype = rd32(rest, be);
         let blen = rd32(&rest[4..], be);
-        if blen < 12 || blen % 4 != 0 || blen > MAX_BLOCK_LEN {
+        if blen < 12 || !blen.is_multiple_of(4) || blen > MAX_BLOCK_LEN {
             return damaged(format!("pcapng block of type {btype:#x} has a bad length {blen}"));
         }
         let blen = blen as usize;
         if rest.len() < blen {
-            return Some(Next::NeedMore { needed: blen - rest.len() });
+            return Some(Next::NeedMore {
+                needed: blen - rest.len(),
+            });
         }
         if rd32(&rest[blen - 4..], be) as usize != blen {
-            return damaged(format!("pcapng block of type {btype:#x}: trailing length does not match {blen}"));
+            return damaged(format!(
+                "pcapng block of type {btype:#x}: trailing length does not match {blen}"
+            ));
         }
         let body = &rest[8..blen - 4];
         let out = match btype {
@@ -320,12 +345,20 @@ impl CaptureParser {
                         // if_tsresol: MSB 0 = power of 10, 1 = power of 2
                         (9, 1) => {
                             let v = val[0];
-                            iface.tsresol = if v & 0x80 == 0 { TsResol::Dec(v) } else { TsResol::Bin(v & 0x7F) };
+                            iface.tsresol = if v & 0x80 == 0 {
+                                TsResol::Dec(v)
+                            } else {
+                                TsResol::Bin(v & 0x7F)
+                            };
                         }
                         // if_tsoffset: seconds, signed 64-bit
                         (14, 8) => {
                             let a: [u8; 8] = val.try_into().unwrap_or([0; 8]);
-                            iface.tsoffset_s = if be { i64::from_be_bytes(a) } else { i64::from_le_bytes(a) };
+                            iface.tsoffset_s = if be {
+                                i64::from_be_bytes(a)
+                            } else {
+                                i64::from_le_bytes(a)
+                            };
                         }
                         _ => {}
                     }
@@ -340,9 +373,15 @@ impl CaptureParser {
                 if body.len() < 20 {
                     return damaged("pcapng packet block too short".into());
                 }
-                let iface_id = if btype == PCAPNG_EPB { rd32(body, be) as usize } else { rd16(body, be) as usize };
+                let iface_id = if btype == PCAPNG_EPB {
+                    rd32(body, be) as usize
+                } else {
+                    rd16(body, be) as usize
+                };
                 let Some(iface) = self.ifaces.get(iface_id).copied() else {
-                    return damaged(format!("pcapng packet block names interface {iface_id}, which was not described"));
+                    return damaged(format!(
+                        "pcapng packet block names interface {iface_id}, which was not described"
+                    ));
                 };
                 let ts = ((rd32(&body[4..], be) as u64) << 32) | rd32(&body[8..], be) as u64;
                 let caplen = rd32(&body[12..], be);
@@ -389,7 +428,11 @@ impl CaptureParser {
 fn iface_ts(iface: Iface, units: u64) -> u64 {
     let ns = iface.tsresol.to_ns(units);
     let off = iface.tsoffset_s.saturating_mul(1_000_000_000);
-    if off >= 0 { ns.saturating_add(off as u64) } else { ns.saturating_sub(off.unsigned_abs()) }
+    if off >= 0 {
+        ns.saturating_add(off as u64)
+    } else {
+        ns.saturating_sub(off.unsigned_abs())
+    }
 }
 
 /// pcapng §3.5 options: code u16, length u16, value padded to 32 bits; code 0 ends the list.

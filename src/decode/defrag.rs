@@ -466,9 +466,7 @@ impl Defragmenter {
         if !more {
             d.total = Some(end);
         }
-        let complete = d
-            .total
-            .is_some_and(|t| d.ranges.len() == 1 && d.ranges[0] == (0, t));
+        let complete = d.total.is_some_and(|t| d.ranges.len() == 1 && d.ranges[0] == (0, t));
         if overlapped {
             self.overlaps += 1;
         }
@@ -564,9 +562,7 @@ impl Defragmenter {
                 return Err(DropReason::TooManyDatagrams);
             }
         }
-        let buf = self
-            .acquire(class, None, 0)
-            .ok_or(DropReason::MemoryLimit)?;
+        let buf = self.acquire(class, None, 0).ok_or(DropReason::MemoryLimit)?;
         let ranges = self.range_pool.pop().unwrap_or_default();
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
@@ -590,19 +586,13 @@ impl Defragmenter {
         });
         if self.queue.len() > 2 * self.map.len() + QUEUE_SLACK {
             let map = &self.map;
-            self.queue
-                .retain(|e| map.get(&e.key).is_some_and(|d| d.seq == e.seq));
+            self.queue.retain(|e| map.get(&e.key).is_some_and(|d| d.seq == e.seq));
         }
         Ok(())
     }
 
     /// Moves the datagram at `key` to a buffer of a larger class.
-    fn grow(
-        &mut self,
-        key: &FragKey,
-        old_class: usize,
-        new_class: usize,
-    ) -> Result<(), DropReason> {
+    fn grow(&mut self, key: &FragKey, old_class: usize, new_class: usize) -> Result<(), DropReason> {
         // The old buffer is given back right after the copy, so it is credited.
         let new_buf = self
             .acquire(new_class, Some(*key), class_size(old_class))
@@ -626,12 +616,7 @@ impl Defragmenter {
     ///
     /// Evicts the oldest datagrams other than `protect` while the budget is
     /// exceeded; `credit` is capacity the caller releases right after.
-    fn acquire(
-        &mut self,
-        class: usize,
-        protect: Option<FragKey>,
-        credit: usize,
-    ) -> Option<Vec<u8>> {
+    fn acquire(&mut self, class: usize, protect: Option<FragKey>, credit: usize) -> Option<Vec<u8>> {
         let need = class_size(class);
         if need > self.limits.max_bytes {
             return None;
@@ -752,13 +737,7 @@ impl Defragmenter {
 /// Records `[s, e)` in `ranges` and copies the parts of `data` (which starts
 /// at `s`) that fall into holes; bytes already received are kept (first
 /// wins). Returns whether any byte was already held.
-fn insert_first_wins(
-    ranges: &mut Vec<(u32, u32)>,
-    buf: &mut [u8],
-    s: u32,
-    e: u32,
-    data: &[u8],
-) -> bool {
+fn insert_first_wins(ranges: &mut Vec<(u32, u32)>, buf: &mut [u8], s: u32, e: u32, data: &[u8]) -> bool {
     let mut copy = |a: u32, b: u32| {
         buf[a as usize..b as usize].copy_from_slice(&data[(a - s) as usize..(b - s) as usize]);
     };
@@ -871,12 +850,7 @@ mod tests {
         assert!(d.queue.len() <= 2 * d.limits.max_datagrams + QUEUE_SLACK + 1);
         let charged: usize = d.map.values().map(|g| class_size(g.class)).sum();
         assert_eq!(charged, d.held_bytes);
-        let pooled: usize = d
-            .pools
-            .iter()
-            .enumerate()
-            .map(|(c, p)| p.len() * class_size(c))
-            .sum();
+        let pooled: usize = d.pools.iter().enumerate().map(|(c, p)| p.len() * class_size(c)).sum();
         assert_eq!(pooled, d.pooled_bytes);
         for g in d.map.values() {
             assert!(g.buf.capacity() >= g.buf.len());
@@ -986,8 +960,7 @@ mod tests {
         // atomic fragment, reassembled on its own.)
         let mut big = vec![b'Z'; 24];
         big.extend_from_slice(&c);
-        let (p, frames, wire_bytes, _) =
-            complete(d.add(k, 8, false, &big, 2, 80)).expect("complete");
+        let (p, frames, wire_bytes, _) = complete(d.add(k, 8, false, &big, 2, 80)).expect("complete");
         let mut want = vec![b'A'; 16];
         want.extend_from_slice(&[b'B'; 8]);
         want.extend_from_slice(&[b'Z'; 8]);
@@ -1007,10 +980,7 @@ mod tests {
         let k = key4(5);
         let t0 = 7_000_000_000;
         for f in [&frags[0], &frags[2], &frags[3]] {
-            assert_eq!(
-                d.add(k, f.off, f.more, &f.data, t0, wire(f)),
-                FragOutcome::Held
-            );
+            assert_eq!(d.add(k, f.off, f.more, &f.data, t0, wire(f)), FragOutcome::Held);
         }
         assert_eq!(d.stats().held_datagrams, 1);
         assert!(d.stats().held_bytes > 0);
@@ -1072,10 +1042,7 @@ mod tests {
         assert_eq!(d.stats().held_datagrams, 8);
         let f = &frags[1];
         // id 0 was evicted: its second half starts a new datagram.
-        assert_eq!(
-            d.add(key4(0), f.off, f.more, &f.data, 30, 1),
-            FragOutcome::Held
-        );
+        assert_eq!(d.add(key4(0), f.off, f.more, &f.data, 30, 1), FragOutcome::Held);
         // id 19 is still there.
         let (p, ..) = complete(d.add(key4(19), f.off, f.more, &f.data, 31, 1)).expect("complete");
         assert_eq!(p, payload);
@@ -1110,10 +1077,7 @@ mod tests {
             small.add(key4(1), 60_000, false, &[1; 100], 0, 1),
             FragOutcome::Dropped(DropReason::MemoryLimit)
         );
-        assert_eq!(
-            small.add(key4(2), 0, true, &[1; 1024], 0, 1),
-            FragOutcome::Held
-        );
+        assert_eq!(small.add(key4(2), 0, true, &[1; 1024], 0, 1), FragOutcome::Held);
         // Growing past the budget discards the datagram.
         assert_eq!(
             small.add(key4(2), 1024, true, &[1; 4096], 0, 1),
@@ -1148,10 +1112,7 @@ mod tests {
             FragOutcome::Dropped(DropReason::TooLarge)
         );
         // Exactly the maximum is fine.
-        assert_eq!(
-            d.add(key4(1), 65_528, false, &[0; 7], 0, 1),
-            FragOutcome::Held
-        );
+        assert_eq!(d.add(key4(1), 65_528, false, &[0; 7], 0, 1), FragOutcome::Held);
         assert_eq!(d.stats().dropped, 2);
     }
 
@@ -1219,14 +1180,7 @@ mod tests {
             assert_eq!(d.add(k, i * 8, true, &[1; 8], 0, 1), FragOutcome::Held);
         }
         assert_eq!(
-            d.add(
-                k,
-                8 * MAX_FRAGMENTS_PER_DATAGRAM as u32,
-                false,
-                &[1; 8],
-                0,
-                1
-            ),
+            d.add(k, 8 * MAX_FRAGMENTS_PER_DATAGRAM as u32, false, &[1; 8], 0, 1),
             FragOutcome::Dropped(DropReason::TooManyFragments)
         );
         assert_eq!(d.stats().held_datagrams, 0);
@@ -1246,8 +1200,7 @@ mod tests {
         let mut d = Defragmenter::default();
         let k = key4(1);
         assert_eq!(d.add(k, 0, true, &[1; 8], 0, 1), FragOutcome::Held);
-        let (p, frames, wire_bytes, first) =
-            complete(d.add(k, 0, false, &[9; 20], 3, 62)).expect("complete");
+        let (p, frames, wire_bytes, first) = complete(d.add(k, 0, false, &[9; 20], 3, 62)).expect("complete");
         assert_eq!(p, vec![9; 20]);
         assert_eq!((frames, wire_bytes, first), (1, 62, 3));
         assert_eq!(d.stats().held_datagrams, 1);
@@ -1301,12 +1254,7 @@ mod tests {
         for n in 0..3000u32 {
             let len = 1 + rng.below(9000) as usize;
             let payload = pattern(len, n as u8);
-            let out = feed(
-                &mut d,
-                key4(n as u16),
-                &fragment(&payload, 1480),
-                u64::from(n),
-            );
+            let out = feed(&mut d, key4(n as u16), &fragment(&payload, 1480), u64::from(n));
             assert_eq!(out.last().cloned().flatten().expect("complete").0, payload);
             if n == 500 {
                 allocs_after_warmup = d.fresh_allocs;
@@ -1467,10 +1415,7 @@ mod tests {
             for (key, f) in &batch {
                 now += rng.below(50_000_000);
                 let o = d.add(*key, f.off, f.more, &f.data, now, wire(f));
-                if let FragOutcome::Complete {
-                    payload, frames, ..
-                } = o
-                {
+                if let FragOutcome::Complete { payload, frames, .. } = o {
                     assert!(payload.len() <= MAX_DATAGRAM_LEN);
                     assert!(frames as usize <= MAX_FRAGMENTS_PER_DATAGRAM);
                     if key.zone() != 99 {
@@ -1509,10 +1454,7 @@ mod tests {
 
     #[test]
     fn randomized_lossy_tight_limits() {
-        for (i, seed) in [1u64, 0xdead_beef, 0x0123_4567_89ab_cdef]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, seed) in [1u64, 0xdead_beef, 0x0123_4567_89ab_cdef].into_iter().enumerate() {
             let limits = DefragLimits {
                 max_datagrams: 4 + 2 * i,
                 max_bytes: 160_000 + 50_000 * i,

@@ -31,8 +31,23 @@ impl FlowKey {
         vlan_count: u8,
     ) -> (FlowKey, bool) {
         let src_lo = (src, sport) <= (dst, dport);
-        let (lo, lo_port, hi, hi_port) = if src_lo { (src, sport, dst, dport) } else { (dst, dport, src, sport) };
-        (FlowKey { lo, hi, lo_port, hi_port, proto, vlan, vlan_count }, src_lo)
+        let (lo, lo_port, hi, hi_port) = if src_lo {
+            (src, sport, dst, dport)
+        } else {
+            (dst, dport, src, sport)
+        };
+        (
+            FlowKey {
+                lo,
+                hi,
+                lo_port,
+                hi_port,
+                proto,
+                vlan,
+                vlan_count,
+            },
+            src_lo,
+        )
     }
 }
 

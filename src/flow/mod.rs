@@ -196,9 +196,9 @@ impl Flow {
 /// Ports that name a service whatever their number: used before "the lower port is the
 /// server" to orient flows picked up mid-stream.
 const SERVICE_PORTS: &[u16] = &[
-    25, 53, 80, 88, 110, 123, 135, 137, 138, 139, 143, 389, 443, 445, 464, 465, 475, 514, 563, 587, 593, 636, 717,
-    993, 995, 1433, 2525, 3268, 3269, 3389, 5060, 5061, 5062, 5063, 5064, 5065, 5066, 5067, 5068, 5075, 5076, 5077,
-    6001, 6002, 6003, 6004, 8080, 8443, 50389, 50636,
+    25, 53, 80, 88, 110, 123, 135, 137, 138, 139, 143, 389, 443, 445, 464, 465, 475, 514, 563, 587, 593, 636, 717, 993,
+    995, 1433, 2525, 3268, 3269, 3389, 5060, 5061, 5062, 5063, 5064, 5065, 5066, 5067, 5068, 5075, 5076, 5077, 6001,
+    6002, 6003, 6004, 8080, 8443, 50389, 50636,
 ];
 
 fn is_service_port(p: u16) -> bool {
@@ -363,10 +363,18 @@ impl FlowTable {
                 self.create(key, p, sport, dport, proto, tcp)
             }
         };
-        let timeouts = [self.cfg.tcp_timeout_ns, self.cfg.udp_timeout_ns, self.cfg.close_linger_ns];
+        let timeouts = [
+            self.cfg.tcp_timeout_ns,
+            self.cfg.udp_timeout_ns,
+            self.cfg.close_linger_ns,
+        ];
         let budget = &mut self.budget;
         let f = self.slots[i as usize].as_mut().expect("live slot");
-        let mut dir = if f.client == m.src && f.client_port == sport { TO_SERVER } else { TO_CLIENT };
+        let mut dir = if f.client == m.src && f.client_port == sport {
+            TO_SERVER
+        } else {
+            TO_CLIENT
+        };
         if let Some(t) = tcp {
             // A handshake seen after a mid-stream start tells who the client really is.
             let syn_only = t.has(TcpMeta::SYN) && !t.has(TcpMeta::ACK);
@@ -377,7 +385,11 @@ impl FlowTable {
                 dir = 1 - dir;
             }
             if no_syn_yet && (syn_only || syn_ack) {
-                f.orientation = if syn_only { Orientation::Syn } else { Orientation::SynAck };
+                f.orientation = if syn_only {
+                    Orientation::Syn
+                } else {
+                    Orientation::SynAck
+                };
             }
         }
         f.pkts[dir] += p.frames as u64;
@@ -416,14 +428,26 @@ impl FlowTable {
         };
         self.counters.icmp_errors_matched += 1;
         let f = self.slots[i as usize].as_mut().expect("mapped slot is live");
-        let dir = if f.client == q.src && f.client_port == q.src_port { TO_SERVER } else { TO_CLIENT };
+        let dir = if f.client == q.src && f.client_port == q.src_port {
+            TO_SERVER
+        } else {
+            TO_CLIENT
+        };
         f.pkts[dir] += p.frames as u64;
         f.bytes[dir] += p.wire_bytes;
         f.icmp_errors += p.frames as u64;
         true
     }
 
-    fn create(&mut self, key: FlowKey, p: &PacketIn<'_>, sport: u16, dport: u16, proto: u8, tcp: Option<TcpMeta<'_>>) -> u32 {
+    fn create(
+        &mut self,
+        key: FlowKey,
+        p: &PacketIn<'_>,
+        sport: u16,
+        dport: u16,
+        proto: u8,
+        tcp: Option<TcpMeta<'_>>,
+    ) -> u32 {
         let m = p.meta;
         let (src_is_client, orientation) = match tcp {
             Some(t) if t.has(TcpMeta::SYN) && !t.has(TcpMeta::ACK) => (true, Orientation::Syn),
@@ -433,9 +457,16 @@ impl FlowTable {
                 None => (true, Orientation::FirstSender),
             },
         };
-        let (client, client_port, server, server_port) =
-            if src_is_client { (m.src, sport, m.dst, dport) } else { (m.dst, dport, m.src, sport) };
-        let class = if proto == IPPROTO_TCP { TimerClass::Tcp } else { TimerClass::Udp };
+        let (client, client_port, server, server_port) = if src_is_client {
+            (m.src, sport, m.dst, dport)
+        } else {
+            (m.dst, dport, m.src, sport)
+        };
+        let class = if proto == IPPROTO_TCP {
+            TimerClass::Tcp
+        } else {
+            TimerClass::Udp
+        };
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -481,7 +512,9 @@ impl FlowTable {
 
     /// Remove flow `i` and hand it out.
     fn end(&mut self, i: u32, reason: EndReason, ended: &mut dyn FnMut(Flow, EndReason)) {
-        let Some(mut f) = self.slots[i as usize].take() else { return };
+        let Some(mut f) = self.slots[i as usize].take() else {
+            return;
+        };
         self.map.remove(&f.key);
         self.generations[i as usize] = self.generations[i as usize].wrapping_add(1);
         self.free.push(i);
@@ -518,7 +551,9 @@ impl FlowTable {
                     break;
                 }
                 self.timers[class].pop();
-                let Some(real) = self.live_deadline(class, i, slot_gen) else { continue };
+                let Some(real) = self.live_deadline(class, i, slot_gen) else {
+                    continue;
+                };
                 if real <= now_ns {
                     let reason = if class == TimerClass::Closed as usize {
                         let f = self.slots[i as usize].as_ref().expect("live");
@@ -536,34 +571,36 @@ impl FlowTable {
 
     /// Evict the flow closest to its timeout (the least recently active one).
     fn evict_one(&mut self, ended: &mut dyn FnMut(Flow, EndReason)) {
-        loop {
-            let mut best: Option<(u64, usize)> = None;
-            for class in 0..3 {
-                // drop stale entries at the front
-                while let Some(&Reverse((_, i, slot_gen))) = self.timers[class].peek() {
-                    if self.live_deadline(class, i, slot_gen).is_some() {
-                        break;
-                    }
-                    self.timers[class].pop();
+        let mut best: Option<(u64, usize)> = None;
+        for class in 0..3 {
+            // drop stale entries at the top
+            while let Some(&Reverse((_, i, slot_gen))) = self.timers[class].peek() {
+                if self.live_deadline(class, i, slot_gen).is_some() {
+                    break;
                 }
-                if let Some(&Reverse((_, i, slot_gen))) = self.timers[class].peek() {
-                    let real = self.live_deadline(class, i, slot_gen).unwrap_or(u64::MAX);
-                    if best.is_none_or(|(d, _)| real < d) {
-                        best = Some((real, class));
-                    }
+                self.timers[class].pop();
+            }
+            if let Some(&Reverse((_, i, slot_gen))) = self.timers[class].peek() {
+                let real = self.live_deadline(class, i, slot_gen).unwrap_or(u64::MAX);
+                if best.is_none_or(|(d, _)| real < d) {
+                    best = Some((real, class));
                 }
             }
-            let Some((_, class)) = best else { return };
+        }
+        if let Some((_, class)) = best {
             let Reverse((_, i, _)) = self.timers[class].pop().expect("top exists");
             self.end(i, EndReason::Evicted, ended);
-            return;
         }
     }
 
     /// End every flow (end of input, shutdown), oldest first.
     pub fn flush(&mut self, reason: EndReason, ended: &mut dyn FnMut(Flow, EndReason)) {
-        let mut live: Vec<(u64, u32)> =
-            self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|f| (f.first_idx, i as u32))).collect();
+        let mut live: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|f| (f.first_idx, i as u32)))
+            .collect();
         live.sort_unstable();
         for (_, i) in live {
             self.end(i, reason, ended);

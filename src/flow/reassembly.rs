@@ -211,9 +211,7 @@ struct Held {
 impl Held {
     /// Stream offset just past the last held byte (0 if nothing is held).
     fn end(&self) -> u64 {
-        self.segs
-            .last_key_value()
-            .map_or(0, |(&k, v)| k + v.len() as u64)
+        self.segs.last_key_value().map_or(0, |(&k, v)| k + v.len() as u64)
     }
 
     /// The first range `[start, stop)` within `[cur, end)` not covered by a
@@ -357,12 +355,7 @@ impl StreamReassembler {
     /// covering the FIN does not count the FIN as missing. ACKs behind the
     /// next expected byte or more than [`MAX_WINDOW`] ahead are ignored, as
     /// are ACKs before the stream started.
-    pub fn on_peer_ack(
-        &mut self,
-        ack: u32,
-        budget: &mut OooBudget,
-        sink: &mut dyn FnMut(Chunk<'_>),
-    ) {
+    pub fn on_peer_ack(&mut self, ack: u32, budget: &mut OooBudget, sink: &mut dyn FnMut(Chunk<'_>)) {
         if self.flags & STARTED == 0 || self.flags & CLOSED != 0 {
             return;
         }
@@ -490,13 +483,7 @@ impl StreamReassembler {
     /// Delivers or holds `data` starting at stream offset `off` (which is not
     /// before the next expected byte on entry), skipping holes when a cap
     /// forbids holding it.
-    fn place(
-        &mut self,
-        off: u64,
-        data: &[u8],
-        budget: &mut OooBudget,
-        sink: &mut dyn FnMut(Chunk<'_>),
-    ) {
+    fn place(&mut self, off: u64, data: &[u8], budget: &mut OooBudget, sink: &mut dyn FnMut(Chunk<'_>)) {
         loop {
             let next_off = self.next_off();
             if off <= next_off {
@@ -529,12 +516,7 @@ impl StreamReassembler {
 
     /// Delivers `data`, which starts at the next expected byte, straight from
     /// the caller's buffer. Held bytes inside its range win (first copy).
-    fn deliver_inline(
-        &mut self,
-        mut data: &[u8],
-        budget: &mut OooBudget,
-        sink: &mut dyn FnMut(Chunk<'_>),
-    ) {
+    fn deliver_inline(&mut self, mut data: &[u8], budget: &mut OooBudget, sink: &mut dyn FnMut(Chunk<'_>)) {
         while !data.is_empty() {
             let next_off = self.next_off();
             let take = match self.lowest_held() {
@@ -692,14 +674,7 @@ mod tests {
         }
     }
 
-    fn seg(
-        r: &mut StreamReassembler,
-        b: &mut OooBudget,
-        out: &mut Out,
-        seq: u32,
-        payload: &[u8],
-        fin: bool,
-    ) {
+    fn seg(r: &mut StreamReassembler, b: &mut OooBudget, out: &mut Out, seq: u32, payload: &[u8], fin: bool) {
         r.on_segment(seq, payload, fin, b, &mut out.sink());
     }
 
@@ -729,11 +704,7 @@ mod tests {
         ext(&mut exts, 0x0017, &[]); // extended_master_secret
         ext(&mut exts, 0xff01, &[0]); // renegotiation_info
         // supported_groups: x25519, secp256r1, secp384r1
-        ext(
-            &mut exts,
-            0x000a,
-            &[0, 6, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
-        );
+        ext(&mut exts, 0x000a, &[0, 6, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18]);
         ext(&mut exts, 0x000b, &[1, 0]); // ec_point_formats: uncompressed
         ext(&mut exts, 0x0023, &[]); // session_ticket
         // ALPN: h2, http/1.1
@@ -744,9 +715,7 @@ mod tests {
         ext(&mut exts, 0x0010, &alpn);
         ext(&mut exts, 0x0005, &[1, 0, 0, 0, 0]); // status_request
         // signature_algorithms
-        let sigs: [u16; 8] = [
-            0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
-        ];
+        let sigs: [u16; 8] = [0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601];
         let mut sa = Vec::new();
         u16be(&mut sa, sigs.len() * 2);
         for s in sigs {
@@ -767,9 +736,7 @@ mod tests {
         hello.extend((0..32u8).map(|i| i.wrapping_mul(91).wrapping_add(3))); // random
         hello.push(32); // legacy_session_id
         hello.extend((0..32u8).map(|i| i ^ 0xc3));
-        let suites: [u16; 9] = [
-            0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
-        ];
+        let suites: [u16; 9] = [0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8];
         u16be(&mut hello, suites.len() * 2);
         for s in suites {
             hello.extend_from_slice(&s.to_be_bytes());
@@ -854,10 +821,7 @@ mod tests {
         let hello = tls_client_hello();
         assert!(hello.len() > 250 && hello.len() < 400, "{}", hello.len());
         assert_eq!(&hello[..3], &[0x16, 0x03, 0x01]);
-        assert_eq!(
-            usize::from(u16::from_be_bytes([hello[3], hello[4]])),
-            hello.len() - 5
-        );
+        assert_eq!(usize::from(u16::from_be_bytes([hello[3], hello[4]])), hello.len() - 5);
         assert_eq!(hello[5], 0x01);
 
         let isn = 0x1234_5678u32;
@@ -1030,10 +994,7 @@ mod tests {
         seg(&mut r, &mut b, &mut out, 501, &data[500..600], false);
         // Does not fit, and lies before the held data: only 0..200 is lost.
         seg(&mut r, &mut b, &mut out, 201, &data[200..300], false);
-        assert_eq!(
-            out.evs,
-            vec![Ev::Gap(200), Ev::Data(data[200..300].to_vec())]
-        );
+        assert_eq!(out.evs, vec![Ev::Gap(200), Ev::Data(data[200..300].to_vec())]);
         assert_eq!(r.held_bytes(), 100);
         seg(&mut r, &mut b, &mut out, 301, &data[300..500], false);
         assert_eq!(out.data(), data[200..600]);
@@ -1261,10 +1222,7 @@ mod tests {
         r.on_peer_ack(3 + (1 << 30) + 1, &mut b, &mut out.sink());
         seg(&mut r, &mut b, &mut out, 3, b"cd", false);
         r.finish(&mut b, &mut out.sink());
-        assert_eq!(
-            out.evs,
-            vec![Ev::Data(b"ab".to_vec()), Ev::Data(b"cd".to_vec())]
-        );
+        assert_eq!(out.evs, vec![Ev::Data(b"ab".to_vec()), Ev::Data(b"cd".to_vec())]);
         assert_eq!(r.missing_bytes(), 0);
     }
 
@@ -1420,13 +1378,7 @@ mod tests {
         }
 
         /// Feeds the next action; returns false when done.
-        fn step(
-            &mut self,
-            rng: &mut Rng,
-            r: &mut StreamReassembler,
-            b: &mut OooBudget,
-            acks: bool,
-        ) -> bool {
+        fn step(&mut self, rng: &mut Rng, r: &mut StreamReassembler, b: &mut OooBudget, acks: bool) -> bool {
             if self.next == 0 && self.syn {
                 r.on_syn(self.isn);
                 self.base = Some(0);
@@ -1505,8 +1457,7 @@ mod tests {
             let mut b = OooBudget::with_limits(limits);
             let nflows = 1 + rng.below(3);
             let mut cases: Vec<Case> = (0..nflows).map(|_| Case::new(&mut rng)).collect();
-            let mut rs: Vec<StreamReassembler> =
-                (0..nflows).map(|_| StreamReassembler::new()).collect();
+            let mut rs: Vec<StreamReassembler> = (0..nflows).map(|_| StreamReassembler::new()).collect();
             let mut live = nflows;
             while live > 0 {
                 let k = rng.below(nflows);
@@ -1564,14 +1515,8 @@ mod tests {
             let (mut data, mut gaps) = ([0u64; 2], [0u64; 2]);
             for _ in 0..rng.below(200) {
                 let k = rng.below(2);
-                let near = center
-                    .wrapping_add(rng.below(6000) as u32)
-                    .wrapping_sub(1000);
-                let seq = if rng.chance(10) {
-                    rng.next() as u32
-                } else {
-                    near
-                };
+                let near = center.wrapping_add(rng.below(6000) as u32).wrapping_sub(1000);
+                let seq = if rng.chance(10) { rng.next() as u32 } else { near };
                 let (d, g) = (&mut data[k], &mut gaps[k]);
                 let mut sink = |c: Chunk<'_>| match c {
                     Chunk::Data(x) => *d += x.len() as u64,

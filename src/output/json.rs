@@ -41,9 +41,37 @@ impl<'b> Obj<'b> {
 
     pub fn u64(&mut self, k: &str, v: u64) -> &mut Self {
         self.key(k);
-        let mut b = itoa_buf(v);
-        self.buf.extend_from_slice(b.as_bytes());
-        b.clear();
+        self.buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self
+    }
+
+    /// A nanosecond count as seconds with microsecond precision (`1.234567`).
+    pub fn secs_us(&mut self, k: &str, ns: u64) -> &mut Self {
+        self.key(k);
+        let us = ns / 1000;
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(us / 1_000_000).as_bytes());
+        self.buf.push(b'.');
+        push_padded(self.buf, us % 1_000_000, 6);
+        self
+    }
+
+    /// A time as an RFC 3339 string (see [`rfc3339_into`]).
+    pub fn time(&mut self, k: &str, ts_ns: u64) -> &mut Self {
+        self.key(k);
+        self.buf.push(b'"');
+        rfc3339_into(self.buf, ts_ns);
+        self.buf.push(b'"');
+        self
+    }
+
+    /// A value written with `Display` (addresses), which needs no escaping.
+    pub fn display(&mut self, k: &str, v: impl std::fmt::Display) -> &mut Self {
+        use std::io::Write as _;
+        self.key(k);
+        self.buf.push(b'"');
+        let _ = write!(self.buf, "{v}");
+        self.buf.push(b'"');
         self
     }
 
@@ -95,7 +123,7 @@ impl<'b> Obj<'b> {
             if n > 0 {
                 self.buf.push(b',');
             }
-            self.buf.extend_from_slice(itoa_buf(v).as_bytes());
+            self.buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         }
         self.buf.push(b']');
         self
@@ -106,8 +134,14 @@ impl<'b> Obj<'b> {
     }
 }
 
-fn itoa_buf(v: u64) -> String {
-    v.to_string()
+/// Append `v` with at least `width` digits, zero-padded.
+fn push_padded(buf: &mut Vec<u8>, v: u64, width: usize) {
+    let mut b = itoa::Buffer::new();
+    let digits = b.format(v).as_bytes();
+    for _ in digits.len()..width {
+        buf.push(b'0');
+    }
+    buf.extend_from_slice(digits);
 }
 
 /// Append `s` as a JSON string literal (RFC 8259 §7).
@@ -129,7 +163,7 @@ pub fn escape_into(buf: &mut Vec<u8>, s: &str) {
         match esc {
             Some(e) => buf.extend_from_slice(e),
             None => {
-                let _ = buf.write_fmt(format_args!("\\u{b:04x}"));
+                let _ = std::io::Write::write_fmt(buf, format_args!("\\u{b:04x}"));
             }
         }
         start = i + 1;
@@ -138,31 +172,33 @@ pub fn escape_into(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
 }
 
-trait WriteFmt {
-    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> std::fmt::Result;
-}
-
-impl WriteFmt for Vec<u8> {
-    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> std::fmt::Result {
-        let s = std::fmt::format(args);
-        self.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-}
-
 /// RFC 3339 UTC time with microseconds, from nanoseconds since the Unix epoch.
 pub fn rfc3339(ts_ns: u64) -> String {
+    let mut v = Vec::with_capacity(27);
+    rfc3339_into(&mut v, ts_ns);
+    String::from_utf8(v).expect("ASCII")
+}
+
+/// Append `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, microseconds).
+pub fn rfc3339_into(buf: &mut Vec<u8>, ts_ns: u64) {
     let secs = ts_ns / 1_000_000_000;
     let micros = (ts_ns % 1_000_000_000) / 1000;
-    let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    push_padded(buf, y as u64, 4);
+    buf.push(b'-');
+    push_padded(buf, m as u64, 2);
+    buf.push(b'-');
+    push_padded(buf, d as u64, 2);
+    buf.push(b'T');
+    push_padded(buf, rem / 3600, 2);
+    buf.push(b':');
+    push_padded(buf, (rem % 3600) / 60, 2);
+    buf.push(b':');
+    push_padded(buf, rem % 60, 2);
+    buf.push(b'.');
+    push_padded(buf, micros, 6);
+    buf.push(b'Z');
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).

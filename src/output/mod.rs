@@ -35,7 +35,7 @@ pub mod json;
 pub mod stats;
 
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
-use json::{Obj, rfc3339};
+use json::Obj;
 
 pub use community_id::community_id_v1;
 pub use stats::Stats;
@@ -46,20 +46,28 @@ const TCP_FLAG_LETTERS: [char; 8] = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'];
 /// The flags in `bits` as letters, SYN first as Zeek and Suricata readers expect.
 fn tcp_flags(bits: u8) -> String {
     let order = [1usize, 4, 0, 2, 3, 5, 6, 7];
-    order.iter().filter(|&&b| bits & (1 << b) != 0).map(|&b| TCP_FLAG_LETTERS[b]).collect()
+    order
+        .iter()
+        .filter(|&&b| bits & (1 << b) != 0)
+        .map(|&b| TCP_FLAG_LETTERS[b])
+        .collect()
 }
 
 /// Append one `flow` record (without the newline) to `buf`.
 pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
     let mut o = Obj::new(buf);
     o.str("event_type", "flow")
-        .str("timestamp", &rfc3339(f.start_ns))
-        .str("end", &rfc3339(f.last_ns))
-        .f64("duration_s", f.last_ns.saturating_sub(f.start_ns) as f64 / 1e9, 6)
-        .str("community_id", &community_id_v1(0, f.client, f.client_port, f.server, f.server_port, f.proto))
-        .str("src_ip", &f.client.to_ip().to_string())
+        .time("timestamp", f.start_ns)
+        .time("end", f.last_ns)
+        // the difference of the two times as written (both cut to microseconds)
+        .secs_us("duration_s", (f.last_ns / 1000).saturating_sub(f.start_ns / 1000) * 1000)
+        .str(
+            "community_id",
+            &community_id_v1(0, f.client, f.client_port, f.server, f.server_port, f.proto),
+        )
+        .display("src_ip", f.client.to_ip())
         .u64("src_port", f.client_port as u64)
-        .str("dst_ip", &f.server.to_ip().to_string())
+        .display("dst_ip", f.server.to_ip())
         .u64("dst_port", f.server_port as u64)
         .str("client_from", f.orientation.as_str())
         .str("transport", if f.is_tcp() { "tcp" } else { "udp" });

@@ -3,6 +3,7 @@
 use hdrhistogram::Histogram;
 
 use super::json::{Obj, rfc3339};
+use crate::capture::Damage;
 use crate::decode::DecodeError;
 use crate::flow::FlowCounters;
 
@@ -96,7 +97,7 @@ impl Stats {
     }
 
     /// Append the `stats` record (without the newline). `damage` is where the input stopped.
-    pub fn write(&self, buf: &mut Vec<u8>, inputs: &[String], damage: Option<&str>) {
+    pub fn write(&self, buf: &mut Vec<u8>, inputs: &[String], damage: Option<(&str, &Damage)>) {
         let mut o = Obj::new(buf);
         o.str("event_type", "stats");
         match self.last_ts_ns {
@@ -105,7 +106,12 @@ impl Stats {
         };
         o.obj("capture", |c| {
             c.raw("inputs", &serde_json::to_string(inputs).unwrap_or_else(|_| "[]".into()));
-            c.opt_str("damaged", damage);
+            match damage {
+                Some((input, d)) => c.obj("damaged", |o| {
+                    o.str("input", input).u64("offset", d.offset).str("reason", &d.reason);
+                }),
+                None => c.null("damaged"),
+            };
             match self.first_ts_ns {
                 Some(t) => c.str("first_packet", &rfc3339(t)),
                 None => c.null("first_packet"),
@@ -127,7 +133,8 @@ impl Stats {
         });
         o.u64("other_ip_packets", self.other_ip_packets);
         o.obj("icmp_errors", |d| {
-            d.u64("in_flows", fl.icmp_errors_matched).u64("no_flow", fl.icmp_errors_unmatched);
+            d.u64("in_flows", fl.icmp_errors_matched)
+                .u64("no_flow", fl.icmp_errors_unmatched);
         });
         o.obj("decode_errors", |d| {
             for (name, n) in DecodeError::NAMES.iter().zip(self.decode_errors.iter()) {

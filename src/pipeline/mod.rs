@@ -45,7 +45,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { threads: 1, flow: FlowConfig::default(), defrag: DefragLimits::default() }
+        Config {
+            threads: 1,
+            flow: FlowConfig::default(),
+            defrag: DefragLimits::default(),
+        }
     }
 }
 
@@ -113,7 +117,12 @@ impl Worker {
         let mut defrag = cfg.defrag;
         defrag.max_bytes = cfg.defrag.max_bytes.div_ceil(share);
         defrag.max_datagrams = cfg.defrag.max_datagrams.div_ceil(share).max(1);
-        Worker { table: FlowTable::new(flow), defrag: Defragmenter::new(defrag), stats: Stats::default(), out: Vec::new() }
+        Worker {
+            table: FlowTable::new(flow),
+            defrag: Defragmenter::new(defrag),
+            stats: Stats::default(),
+            out: Vec::new(),
+        }
     }
 
     fn frame(&mut self, idx: u64, fr: &Frame<'_>) {
@@ -124,7 +133,7 @@ impl Worker {
             st.first_ts_ns = Some(fr.ts_ns);
         }
         st.last_ts_ns = Some(st.last_ts_ns.map_or(fr.ts_ns, |t| t.max(fr.ts_ns)));
-        let timed = idx % PACKET_TIME_SAMPLE_EVERY == 0;
+        let timed = idx.is_multiple_of(PACKET_TIME_SAMPLE_EVERY);
         let t0 = if timed { Some(Instant::now()) } else { None };
 
         match decode::decode(fr) {
@@ -137,19 +146,41 @@ impl Worker {
                         FragKey::v6(meta.src.bytes, meta.dst.bytes, meta.ip_proto, frag.id, zone)
                     } else {
                         let (s, d) = (&meta.src.bytes, &meta.dst.bytes);
-                        FragKey::v4([s[0], s[1], s[2], s[3]], [d[0], d[1], d[2], d[3]], meta.ip_proto, frag.id as u16, zone)
+                        FragKey::v4(
+                            [s[0], s[1], s[2], s[3]],
+                            [d[0], d[1], d[2], d[3]],
+                            meta.ip_proto,
+                            frag.id as u16,
+                            zone,
+                        )
                     };
-                    match self.defrag.add(key, frag.offset, frag.more, frag.data, fr.ts_ns, fr.orig_len) {
+                    match self
+                        .defrag
+                        .add(key, frag.offset, frag.more, frag.data, fr.ts_ns, fr.orig_len)
+                    {
                         FragOutcome::Held => {}
                         FragOutcome::Dropped(_) => st.fragments_dropped += 1,
-                        FragOutcome::Complete { payload, frames, wire_bytes, .. } => {
+                        FragOutcome::Complete {
+                            payload,
+                            frames,
+                            wire_bytes,
+                            ..
+                        } => {
                             st.fragments_reassembled += 1;
-                            match decode::transport_from_ip_payload(meta.ip_proto, payload) {
+                            match decode::transport_from_ip_payload(meta.ip_proto, payload, meta.src.v6) {
                                 Err(e) => st.decode_error(e),
                                 Ok(L4::Tcp(_) | L4::Udp { .. } | L4::IcmpError(_)) => {
-                                    let l4 = decode::transport_from_ip_payload(meta.ip_proto, payload)
+                                    let l4 = decode::transport_from_ip_payload(meta.ip_proto, payload, meta.src.v6)
                                         .expect("decoded just above");
-                                    let p = PacketIn { idx, ts_ns: fr.ts_ns, frames, wire_bytes, fragmented: true, meta: &meta, l4 };
+                                    let p = PacketIn {
+                                        idx,
+                                        ts_ns: fr.ts_ns,
+                                        frames,
+                                        wire_bytes,
+                                        fragmented: true,
+                                        meta: &meta,
+                                        l4,
+                                    };
                                     self.table.packet(&p, &mut emit(&mut self.out));
                                 }
                                 Ok(_) => st.other_ip_packets += 1,
@@ -236,11 +267,15 @@ fn write_records(out: &mut dyn Write, mut recs: Vec<Record>, err: &mut Option<st
 /// Read every input in order as one stream of frames and write the records to `out`.
 pub fn run(inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send)) -> Outcome {
     let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
-    let mut outcome = if cfg.threads <= 1 { run_inline(inputs, cfg, out) } else { run_threaded(inputs, cfg, out) };
+    let mut outcome = if cfg.threads <= 1 {
+        run_inline(inputs, cfg, out)
+    } else {
+        run_threaded(inputs, cfg, out)
+    };
     if outcome.write_error.is_none() {
         let mut line = Vec::new();
-        let dmg = outcome.damage.as_ref().map(|(n, d)| format!("{n}: {d}"));
-        outcome.stats.write(&mut line, &names, dmg.as_deref());
+        let dmg = outcome.damage.as_ref().map(|(n, d)| (n.as_str(), d));
+        outcome.stats.write(&mut line, &names, dmg);
         line.push(b'\n');
         if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
             outcome.write_error = Some(e);
@@ -285,7 +320,10 @@ fn take_streams(inputs: &mut [Opened]) -> Vec<StreamReader<Box<dyn Read + Send>>
 fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Outcome {
     let streams = take_streams(&mut inputs);
     let mut w = Worker::new(cfg, 1);
-    let mut clock = Clock { next_tick: None, last_ts: 0 };
+    let mut clock = Clock {
+        next_tick: None,
+        last_ts: 0,
+    };
     let mut idx = 0u64;
     let mut werr = None;
     let mut released = 0usize;
@@ -307,7 +345,11 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
     });
     let recs = w.finish();
     write_records(out, recs, &mut werr);
-    Outcome { stats: w.stats, damage, write_error: werr }
+    Outcome {
+        stats: w.stats,
+        damage,
+        write_error: werr,
+    }
 }
 
 /// Where a batch's frames live.
@@ -361,7 +403,13 @@ enum ToWriter {
     Done(Box<Stats>),
 }
 
-fn worker_loop<'a>(id: usize, mut w: Worker, rx: Receiver<ToWorker<'a>>, tx: Sender<ToWriter>, recycle: Sender<(u64, Vec<FrameRef>)>) {
+fn worker_loop<'a>(
+    id: usize,
+    mut w: Worker,
+    rx: Receiver<ToWorker<'a>>,
+    tx: Sender<ToWriter>,
+    recycle: Sender<(u64, Vec<FrameRef>)>,
+) {
     for msg in rx {
         match msg {
             ToWorker::Batch(b) => {
@@ -414,7 +462,9 @@ fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats,
 }
 
 fn file_index(inputs: &[Opened], m: &MappedFile) -> Option<usize> {
-    inputs.iter().position(|i| matches!(i, Opened::File(_, f) if std::ptr::eq(f, m)))
+    inputs
+        .iter()
+        .position(|i| matches!(i, Opened::File(_, f) if std::ptr::eq(f, m)))
 }
 
 /// Send a batch to its worker, remembering where it starts in a mapped file until it comes back.
@@ -452,7 +502,10 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         drop(rtx);
         let writer = s.spawn(move || writer_loop(n, wrx, out));
 
-        let mut clock = Clock { next_tick: None, last_ts: 0 };
+        let mut clock = Clock {
+            next_tick: None,
+            last_ts: 0,
+        };
         let mut idx = 0u64;
         let mut seq = 0u64;
         let mut cur: Vec<Option<Batch<'_>>> = (0..n).map(|_| None).collect();
@@ -484,7 +537,11 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
                 seq += 1;
                 let mut frames = pool.pop().unwrap_or_default();
                 frames.reserve(BATCH_FRAMES);
-                Batch { seq, seg: seg.clone(), frames }
+                Batch {
+                    seq,
+                    seg: seg.clone(),
+                    frames,
+                }
             });
             b.frames.push(FrameRef {
                 idx,
@@ -533,6 +590,10 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         }
         drop(txs);
         let (stats, write_error) = writer.join().expect("writer thread panicked");
-        Outcome { stats, damage, write_error }
+        Outcome {
+            stats,
+            damage,
+            write_error,
+        }
     })
 }

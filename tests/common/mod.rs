@@ -25,7 +25,11 @@ pub fn read(file: &Path, threads: usize) -> (i32, Vec<Value>, String) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
         .collect();
-    (out.status.code().unwrap_or(-1), recs, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        recs,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 pub fn flows(recs: &[Value]) -> Vec<&Value> {
@@ -33,7 +37,10 @@ pub fn flows(recs: &[Value]) -> Vec<&Value> {
 }
 
 pub fn stats(recs: &[Value]) -> &Value {
-    recs.iter().rev().find(|r| r["event_type"] == "stats").expect("a stats record")
+    recs.iter()
+        .rev()
+        .find(|r| r["event_type"] == "stats")
+        .expect("a stats record")
 }
 
 /// An unordered endpoint pair and transport: how conversations are matched.
@@ -72,8 +79,18 @@ pub fn compare_conversations(truth: &Value, recs: &[Value]) -> Vec<String> {
                 c["server_port"].as_u64().unwrap(),
             );
             let m = want.entry(key(t, cl, cp, sv, sp)).or_default();
-            sent(m, format!("{cl}|{cp}"), c["frames_c2s"].as_u64().unwrap(), c["bytes_c2s"].as_u64().unwrap());
-            sent(m, format!("{sv}|{sp}"), c["frames_s2c"].as_u64().unwrap(), c["bytes_s2c"].as_u64().unwrap());
+            sent(
+                m,
+                format!("{cl}|{cp}"),
+                c["frames_c2s"].as_u64().unwrap(),
+                c["bytes_c2s"].as_u64().unwrap(),
+            );
+            sent(
+                m,
+                format!("{sv}|{sp}"),
+                c["frames_s2c"].as_u64().unwrap(),
+                c["bytes_s2c"].as_u64().unwrap(),
+            );
         }
     }
     let mut got: BTreeMap<ConvKey, BTreeMap<String, (u64, u64)>> = BTreeMap::new();
@@ -88,11 +105,20 @@ pub fn compare_conversations(truth: &Value, recs: &[Value]) -> Vec<String> {
         );
         let k = key(t, cl, cp, sv, sp);
         let m = got.entry(k.clone()).or_default();
-        sent(m, format!("{cl}|{cp}"), f["pkts_toserver"].as_u64().unwrap(), f["bytes_toserver"].as_u64().unwrap());
-        sent(m, format!("{sv}|{sp}"), f["pkts_toclient"].as_u64().unwrap(), f["bytes_toclient"].as_u64().unwrap());
+        sent(
+            m,
+            format!("{cl}|{cp}"),
+            f["pkts_toserver"].as_u64().unwrap(),
+            f["bytes_toserver"].as_u64().unwrap(),
+        );
+        sent(
+            m,
+            format!("{sv}|{sp}"),
+            f["pkts_toclient"].as_u64().unwrap(),
+            f["bytes_toclient"].as_u64().unwrap(),
+        );
         if let Some(fr) = f["ip_fragments"].as_object() {
-            *frag_extra.entry(k).or_default() +=
-                fr["frames"].as_u64().unwrap() - fr["datagrams"].as_u64().unwrap();
+            *frag_extra.entry(k).or_default() += fr["frames"].as_u64().unwrap() - fr["datagrams"].as_u64().unwrap();
         }
     }
     let mut diffs = Vec::new();
@@ -105,16 +131,24 @@ pub fn compare_conversations(truth: &Value, recs: &[Value]) -> Vec<String> {
         for (ep, &(wf, wb)) in w {
             let (gf, gb) = g.get(ep).copied().unwrap_or((0, 0));
             // fragment frames beyond the datagram count are ours alone (see above)
-            let ok = if extra > 0 { gf >= wf && gf - wf <= extra && gb >= wb } else { gf == wf && gb == wb };
+            let ok = if extra > 0 {
+                gf >= wf && gf - wf <= extra && gb >= wb
+            } else {
+                gf == wf && gb == wb
+            };
             if !ok {
-                diffs.push(format!("{k:?} sent by {ep}: exwatch {gf} frames {gb} bytes, tshark {wf} frames {wb} bytes"));
+                diffs.push(format!(
+                    "{k:?} sent by {ep}: exwatch {gf} frames {gb} bytes, tshark {wf} frames {wb} bytes"
+                ));
             }
         }
         if extra > 0 {
             let gsum: u64 = g.values().map(|v| v.0).sum();
             let wsum: u64 = w.values().map(|v| v.0).sum();
             if gsum != wsum + extra {
-                diffs.push(format!("{k:?}: {gsum} frames with fragments, tshark {wsum} + {extra} extra fragment frames"));
+                diffs.push(format!(
+                    "{k:?}: {gsum} frames with fragments, tshark {wsum} + {extra} extra fragment frames"
+                ));
             }
         }
     }

@@ -1,0 +1,154 @@
+//! The project's own captures (`fixtures/pcap/`, made by `fixtures/make-fixtures.sh` from real
+//! peers): each against tshark's conversation table (its `.truth.json`) and against the golden
+//! output in `fixtures/expected/`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// The parts of a run that do not depend on the machine: every flow record, and the stats
+/// record without the processing-time histogram.
+fn stable(recs: &[Value]) -> Vec<Value> {
+    recs.iter()
+        .cloned()
+        .map(|mut r| {
+            if r["event_type"] == "stats" {
+                r.as_object_mut().unwrap().remove("packet_time_ns");
+                r["capture"]["inputs"] = Value::Null;
+                if r["capture"]["damaged"].is_object() {
+                    r["capture"]["damaged"]["input"] = Value::Null;
+                }
+            }
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn fixtures_match_tshark() {
+    let truths = common::truths(&fixtures().join("pcap"));
+    assert!(truths.len() >= 9, "fixture truths missing");
+    let mut failures = Vec::new();
+    for (cap, truth) in &truths {
+        let (code, recs, stderr) = common::read(cap, 1);
+        let damaged = !truth["capture"]["read_error"].is_null();
+        assert_eq!(code, if damaged { 1 } else { 0 }, "{}: {stderr}", cap.display());
+        assert_eq!(
+            common::stats(&recs)["packets"].as_u64(),
+            truth["capture"]["packets_read"].as_u64(),
+            "{}",
+            cap.display()
+        );
+        for d in common::compare_conversations(truth, &recs) {
+            failures.push(format!("{}: {d}", cap.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Regenerate with `EXWATCH_BLESS=1 cargo test --test fixtures golden`.
+#[test]
+fn golden_output() {
+    let bless = std::env::var_os("EXWATCH_BLESS").is_some();
+    for (cap, _) in common::truths(&fixtures().join("pcap")) {
+        let name = cap.file_name().unwrap().to_string_lossy().into_owned();
+        let golden = fixtures().join("expected").join(format!("{name}.jsonl"));
+        for threads in [1, 2] {
+            let (_, recs, _) = common::read(&cap, threads);
+            let got = stable(&recs);
+            if bless && threads == 1 {
+                std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+                let text: String = got.iter().map(|v| format!("{v}\n")).collect();
+                std::fs::write(&golden, text).unwrap();
+                continue;
+            }
+            let want: Vec<Value> = std::fs::read_to_string(&golden)
+                .unwrap_or_else(|e| panic!("{}: {e} (run with EXWATCH_BLESS=1)", golden.display()))
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(
+                got,
+                want,
+                "{name} --threads {threads} differs from {}",
+                golden.display()
+            );
+        }
+    }
+}
+
+/// A capture cut in the middle of a record: every frame before it is processed, every flow is
+/// written, stderr names the byte offset where the last complete record ends, exit status 1.
+#[test]
+fn cut_short_capture_stops_at_the_last_whole_record() {
+    let cap = fixtures().join("pcap/cut-short.pcap");
+    // fixtures/pcap/cut-short.pcap.offsets.txt: record 32 ends at 3115; record 33 is cut
+    let (code, recs, stderr) = common::read(&cap, 1);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("byte offset 3115"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    let st = common::stats(&recs);
+    assert_eq!(st["packets"], 32);
+    assert_eq!(st["capture"]["damaged"]["offset"], 3115);
+    // tshark lists 3 conversations in the first 32 frames (cut-short.pcap.truth.json)
+    assert_eq!(common::flows(&recs).len(), 3);
+    assert!(
+        common::flows(&recs)
+            .iter()
+            .all(|f| f["end_reason"] == "end_of_input" || f["end_reason"] == "fin")
+    );
+}
+
+/// `-` reads the capture from stdin, with the same records as reading the file.
+#[test]
+fn stdin_gives_the_same_records_as_the_file() {
+    for name in ["loopback-tcp-udp.pcap", "multi-interface.pcapng", "cut-short.pcap"] {
+        let cap = fixtures().join("pcap").join(name);
+        let (code_file, from_file, _) = common::read(&cap, 1);
+        let out = common::exwatch()
+            .args(["read", "-", "--threads", "2"])
+            .stdin(std::fs::File::open(&cap).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code_file), "{name}");
+        let from_stdin: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(common::flows(&from_file), common::flows(&from_stdin), "{name}");
+    }
+}
+
+/// Nothing readable: one line on stderr, exit status 2, nothing on stdout.
+#[test]
+fn unreadable_inputs_exit_2() {
+    let dir = std::env::temp_dir().join(format!("exwatch-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "this is not a capture\n").unwrap();
+    let empty = dir.join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let short = dir.join("short.pcap");
+    std::fs::write(&short, [0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).unwrap();
+    for (path, needle) in [
+        (dir.join("no-such-file.pcap"), "No such file"),
+        (text, "not a pcap or pcapng file"),
+        (empty, "empty"),
+        (short, "too short"),
+    ] {
+        let out = common::exwatch().arg("read").arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", path.display());
+        assert!(stderr.contains(needle), "{}: {stderr}", path.display());
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
