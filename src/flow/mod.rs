@@ -603,7 +603,16 @@ impl FlowTable {
             .collect();
         live.sort_unstable();
         for (_, i) in live {
-            self.end(i, reason, ended);
+            // a connection already closed by FIN or RST ended that way, not by the input ending
+            let f = self.slots[i as usize].as_ref().expect("live");
+            let why = if f.tcp.rst {
+                EndReason::Rst
+            } else if f.tcp.fin[0] && f.tcp.fin[1] {
+                EndReason::Fin
+            } else {
+                reason
+            };
+            self.end(i, why, ended);
         }
         for t in &mut self.timers {
             t.clear();
