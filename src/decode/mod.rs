@@ -423,46 +423,47 @@ pub fn transport_from_ip_payload(ip_proto: u8, payload: &[u8], v6: bool) -> Resu
 /// datagram, which carries no ports, goes to the same worker as its flow. Frames without IP
 /// hash to 0.
 pub fn shard_hash(frame: &Frame<'_>) -> u64 {
-    let Ok(lp) = link_payload(frame) else { return 0 };
-    let (mut ethertype, mut d, mut vlan) = match lp {
-        LinkPayload::Ethernet(d) if d.len() >= 14 => (u16::from_be_bytes([d[12], d[13]]), &d[14..], 0u64),
-        LinkPayload::Ethernet(_) => return 0,
-        LinkPayload::EtherType(t, d) => (t, d, 0),
-        LinkPayload::Ip(d) => (0, d, 0),
+    let mut vlan = [0u16; MAX_VLAN_TAGS];
+    let mut n = 0u8;
+    let ip = match link_payload(frame) {
+        Ok(LinkPayload::Ip(d)) => Some(d),
+        Ok(LinkPayload::Ethernet(d)) if d.len() >= ETHERNET_LEN => strip_tags(
+            u16::from_be_bytes([d[12], d[13]]),
+            &d[ETHERNET_LEN..],
+            &mut vlan,
+            &mut n,
+        )
+        .ok(),
+        Ok(LinkPayload::EtherType(t, d)) => strip_tags(t, d, &mut vlan, &mut n).ok(),
+        _ => None,
     };
-    // 802.1Q / 802.1ad / QinQ tags
-    let mut tags = 0;
-    while matches!(ethertype, 0x8100 | 0x88A8 | 0x9100) && d.len() >= 4 && tags < 3 {
-        vlan = vlan.wrapping_mul(4099) ^ (u16::from_be_bytes([d[0], d[1]]) & 0x0FFF) as u64;
-        ethertype = u16::from_be_bytes([d[2], d[3]]);
-        d = &d[4..];
-        tags += 1;
-    }
-    let version = d.first().map(|b| b >> 4).unwrap_or(0);
-    let (a, b) = match (ethertype, version) {
-        (0x0800, _) | (0, 4) if d.len() >= 20 => {
-            // an ICMP error belongs with the flow of the packet it quotes
-            let ihl = (d[0] & 0x0F) as usize * 4;
-            match d.get(ihl..) {
-                Some(icmp) if d[9] == 1 && icmp.len() >= 28 && ICMP4_ERRORS.contains(&icmp[0]) => {
-                    (&icmp[20..24], &icmp[24..28])
-                }
-                _ => (&d[12..16], &d[16..20]),
-            }
+    let Some(d) = ip else { return 0 };
+    // The plain cases read the addresses in place; anything that might be an ICMP error (which
+    // belongs with the flow it quotes) or hides its transport behind IPv6 extension headers
+    // takes the full decoder, so the worker that gets the frame is the one `decode` implies.
+    let (a, b) = match d.first().map(|v| v >> 4) {
+        Some(4) if d.len() >= 20 && d[9] != IpNumber::ICMP.0 => (fold(&d[12..16]), fold(&d[16..20])),
+        Some(6)
+            if d.len() >= 40
+                && matches!(
+                    IpNumber(d[6]),
+                    IpNumber::TCP | IpNumber::UDP | IpNumber::IPV6_FRAGMENTATION_HEADER
+                ) =>
+        {
+            (fold(&d[8..24]), fold(&d[24..40]))
         }
-        (0x86DD, _) | (0, 6) if d.len() >= 40 => {
-            if d[6] == 58 && d.len() >= 88 && ICMP6_ERRORS.contains(&d[40]) {
-                (&d[56..72], &d[72..88])
-            } else {
-                (&d[8..24], &d[24..40])
-            }
-        }
-        _ => return 0,
+        _ => match decode(frame) {
+            Ok(m) => match m.l4 {
+                L4::IcmpError(q) => (fold(q.src.octets()), fold(q.dst.octets())),
+                _ => (fold(m.src.octets()), fold(m.dst.octets())),
+            },
+            Err(_) => return 0,
+        },
     };
-    let (x, y) = (fold(a), fold(b));
     // symmetric: the same value for both directions
-    let (lo, hi) = if x < y { (x, y) } else { (y, x) };
-    mix64(lo ^ mix64(hi) ^ vlan.rotate_left(17))
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    let v = (vlan[0] as u64) << 16 | vlan[1] as u64;
+    mix64(lo ^ mix64(hi) ^ v.rotate_left(17))
 }
 
 fn fold(a: &[u8]) -> u64 {

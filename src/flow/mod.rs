@@ -5,7 +5,7 @@
 //! sender; the SYN-ACK's receiver; otherwise a port heuristic so flows picked up mid-stream
 //! are oriented right), per-direction packet and byte counters, the TCP state and why a flow
 //! ended ([`EndReason`]), idle timeouts on the packet clock, and a hard cap on flows with
-//! eviction of the least recently active. TCP payload goes through a [`StreamReassembler`] per
+//! eviction of the flow idle longest. TCP payload goes through a [`StreamReassembler`] per
 //! direction, which hands in-order bytes to the (coming) protocol parsers and counts gaps.
 //!
 //! Time only moves on packets and on [`FlowTable::sweep`] calls: the pipeline sweeps every
@@ -573,17 +573,24 @@ impl FlowTable {
     fn evict_one(&mut self, ended: &mut dyn FnMut(Flow, EndReason)) {
         let mut best: Option<(u64, usize)> = None;
         for class in 0..3 {
-            // drop stale entries at the top
-            while let Some(&Reverse((_, i, slot_gen))) = self.timers[class].peek() {
-                if self.live_deadline(class, i, slot_gen).is_some() {
-                    break;
-                }
-                self.timers[class].pop();
-            }
-            if let Some(&Reverse((_, i, slot_gen))) = self.timers[class].peek() {
-                let real = self.live_deadline(class, i, slot_gen).unwrap_or(u64::MAX);
-                if best.is_none_or(|(d, _)| real < d) {
-                    best = Some((real, class));
+            // Bring the top up to date: drop stale entries, move entries of flows that were
+            // active since they were scheduled to their real deadline. Then the top is the
+            // flow of this class that has been idle longest.
+            while let Some(&Reverse((scheduled, i, slot_gen))) = self.timers[class].peek() {
+                match self.live_deadline(class, i, slot_gen) {
+                    None => {
+                        self.timers[class].pop();
+                    }
+                    Some(real) if real > scheduled => {
+                        self.timers[class].pop();
+                        self.timers[class].push(Reverse((real, i, slot_gen)));
+                    }
+                    Some(real) => {
+                        if best.is_none_or(|(d, _)| real < d) {
+                            best = Some((real, class));
+                        }
+                        break;
+                    }
                 }
             }
         }
@@ -679,4 +686,281 @@ fn tcp_packet(f: &mut Flow, dir: usize, t: &TcpMeta<'_>, budget: &mut OooBudget,
         (None, _, _) => TcpState::Midstream,
         (Some(s), _, _) => s,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{PacketMeta, Quoted};
+
+    const A: [u8; 4] = [10, 0, 0, 1];
+    const B: [u8; 4] = [10, 0, 0, 2];
+    const S: u64 = 1_000_000_000;
+    const T0: u64 = 1_700_000_000 * S;
+
+    fn meta(src: [u8; 4], dst: [u8; 4], l4: L4<'static>) -> PacketMeta<'static> {
+        PacketMeta {
+            vlan: [0; 2],
+            vlan_count: 0,
+            src: Addr::v4(src),
+            dst: Addr::v4(dst),
+            ip_proto: 6,
+            l4,
+        }
+    }
+
+    fn tcp(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, payload: &'static [u8]) -> L4<'static> {
+        L4::Tcp(TcpMeta {
+            src_port: sport,
+            dst_port: dport,
+            seq,
+            ack,
+            flags,
+            window: 1000,
+            payload,
+        })
+    }
+
+    fn udp(sport: u16, dport: u16) -> L4<'static> {
+        L4::Udp {
+            src_port: sport,
+            dst_port: dport,
+            payload: b"x",
+        }
+    }
+
+    /// Feeds packets to a table and keeps what ends.
+    struct Run {
+        t: FlowTable,
+        idx: u64,
+        ended: Vec<(Flow, EndReason)>,
+    }
+
+    impl Run {
+        fn new(cfg: FlowConfig) -> Run {
+            Run {
+                t: FlowTable::new(cfg),
+                idx: 0,
+                ended: Vec::new(),
+            }
+        }
+        fn pkt(&mut self, ts: u64, src: [u8; 4], dst: [u8; 4], l4: L4<'static>, wire: u64) {
+            self.idx += 1;
+            let m = meta(src, dst, l4);
+            let p = PacketIn {
+                idx: self.idx,
+                ts_ns: ts,
+                frames: 1,
+                wire_bytes: wire,
+                fragmented: false,
+                meta: &m,
+                l4,
+            };
+            let ended = &mut self.ended;
+            self.t.packet(&p, &mut |f, r| ended.push((f, r)));
+        }
+        fn sweep(&mut self, ts: u64) {
+            let ended = &mut self.ended;
+            self.t.sweep(ts, &mut |f, r| ended.push((f, r)));
+        }
+        fn flush(&mut self) {
+            let ended = &mut self.ended;
+            self.t.flush(EndReason::EndOfInput, &mut |f, r| ended.push((f, r)));
+        }
+    }
+
+    const SYN: u8 = TcpMeta::SYN;
+    const SA: u8 = TcpMeta::SYN | TcpMeta::ACK;
+    const ACK: u8 = TcpMeta::ACK;
+    const FA: u8 = TcpMeta::FIN | TcpMeta::ACK;
+    const RST: u8 = TcpMeta::RST;
+
+    /// A full connection A:40000 -> B:8080 with one request and reply, closed by FIN.
+    fn handshake_and_close(r: &mut Run, t: u64, isn: u32) {
+        r.pkt(t, A, B, tcp(40000, 8080, isn, 0, SYN, b""), 74);
+        r.pkt(t + 1, B, A, tcp(8080, 40000, 5000, isn + 1, SA, b""), 74);
+        r.pkt(t + 2, A, B, tcp(40000, 8080, isn + 1, 5001, ACK, b""), 66);
+        r.pkt(t + 3, A, B, tcp(40000, 8080, isn + 1, 5001, ACK, b"GET /"), 71);
+        r.pkt(t + 4, B, A, tcp(8080, 40000, 5001, isn + 6, ACK, b"200 OK"), 72);
+        r.pkt(t + 5, A, B, tcp(40000, 8080, isn + 6, 5007, FA, b""), 66);
+        r.pkt(t + 6, B, A, tcp(8080, 40000, 5007, isn + 7, FA, b""), 66);
+        r.pkt(t + 7, A, B, tcp(40000, 8080, isn + 7, 5008, ACK, b""), 66);
+    }
+
+    #[test]
+    fn fin_closes_after_the_linger_and_the_last_ack_counts() {
+        let mut r = Run::new(FlowConfig::default());
+        handshake_and_close(&mut r, T0, 100);
+        r.sweep(T0 + 4 * S);
+        assert!(r.ended.is_empty(), "still lingering");
+        r.sweep(T0 + 6 * S);
+        assert_eq!(r.ended.len(), 1);
+        let (f, why) = &r.ended[0];
+        assert_eq!(*why, EndReason::Fin);
+        assert_eq!((f.client, f.client_port, f.server_port), (Addr::v4(A), 40000, 8080));
+        assert_eq!(f.orientation, Orientation::Syn);
+        assert_eq!(f.pkts, [5, 3]);
+        assert_eq!(f.bytes, [74 + 66 + 71 + 66 + 66, 74 + 72 + 66]);
+        assert_eq!(f.tcp.state, Some(TcpState::Closed));
+        assert_eq!(f.missing_bytes(), 0);
+        assert_eq!(f.first_idx, 1);
+        assert!(r.t.is_empty());
+    }
+
+    #[test]
+    fn a_new_syn_after_close_starts_a_new_flow() {
+        let mut r = Run::new(FlowConfig::default());
+        handshake_and_close(&mut r, T0, 100);
+        // same 5-tuple, new ISN, within the linger: the old flow ends, a new one starts
+        r.pkt(T0 + 8, A, B, tcp(40000, 8080, 9_000_000, 0, SYN, b""), 74);
+        assert_eq!(r.ended.len(), 1);
+        assert_eq!(r.ended[0].1, EndReason::Fin);
+        assert_eq!(r.ended[0].0.pkts, [5, 3]);
+        // a retransmitted SYN (same ISN) stays in the new flow
+        r.pkt(T0 + 9, A, B, tcp(40000, 8080, 9_000_000, 0, SYN, b""), 74);
+        r.flush();
+        assert_eq!(r.ended.len(), 2);
+        assert_eq!(r.ended[1].0.pkts, [2, 0]);
+        assert_eq!(r.ended[1].0.first_idx, 9);
+        assert_eq!(r.ended[1].1, EndReason::EndOfInput);
+        assert_eq!(r.ended[1].0.tcp.state, Some(TcpState::SynSent));
+    }
+
+    #[test]
+    fn reset_ends_with_rst() {
+        let mut r = Run::new(FlowConfig::default());
+        r.pkt(T0, A, B, tcp(40001, 7009, 1, 0, SYN, b""), 74);
+        r.pkt(T0 + 10, B, A, tcp(7009, 40001, 0, 2, RST | ACK, b""), 54);
+        r.sweep(T0 + 6 * S);
+        assert_eq!(r.ended.len(), 1);
+        assert_eq!(r.ended[0].1, EndReason::Rst);
+        assert_eq!(r.ended[0].0.tcp.state, Some(TcpState::Reset));
+        assert_eq!(r.ended[0].0.pkts, [1, 1]);
+    }
+
+    #[test]
+    fn mid_stream_flows_are_oriented_by_port() {
+        let mut r = Run::new(FlowConfig::default());
+        // first packet seen comes from the server (443)
+        r.pkt(T0, B, A, tcp(443, 51000, 7, 9, ACK, b"data"), 70);
+        // two registered ports: the lower one is the server's
+        r.pkt(T0, A, B, tcp(6001, 3456, 7, 9, ACK, b"data"), 70);
+        // equal ports: the first sender is the client
+        r.pkt(T0, A, B, udp(5060, 5060), 60);
+        r.flush();
+        let by_port = |p: u16| {
+            r.ended
+                .iter()
+                .find(|(f, _)| f.server_port == p || f.client_port == p)
+                .unwrap()
+        };
+        let f = &by_port(443).0;
+        assert_eq!(
+            (f.client, f.client_port, f.server_port, f.orientation),
+            (Addr::v4(A), 51000, 443, Orientation::Port)
+        );
+        assert_eq!(f.pkts, [0, 1]);
+        assert_eq!(f.tcp.state, Some(TcpState::Midstream));
+        let f = &by_port(6001).0;
+        assert_eq!((f.client, f.client_port, f.server_port), (Addr::v4(B), 3456, 6001));
+        let f = &by_port(5060).0;
+        assert_eq!((f.client, f.orientation), (Addr::v4(A), Orientation::FirstSender));
+    }
+
+    #[test]
+    fn a_handshake_seen_late_reorients_the_flow() {
+        let mut r = Run::new(FlowConfig::default());
+        // the port heuristic would make 40000 the server of 40000 <-> 50000
+        r.pkt(T0, A, B, tcp(50000, 40000, 1, 0, ACK, b""), 60);
+        r.pkt(T0 + 1, B, A, tcp(40000, 50000, 77, 0, SYN, b""), 74);
+        r.flush();
+        let f = &r.ended[0].0;
+        assert_eq!(
+            (f.client, f.client_port, f.orientation),
+            (Addr::v4(B), 40000, Orientation::Syn)
+        );
+        assert_eq!(f.pkts, [1, 1]);
+        assert_eq!(f.bytes, [74, 60]);
+    }
+
+    #[test]
+    fn idle_timeouts_follow_the_last_packet() {
+        let mut r = Run::new(FlowConfig::default());
+        r.pkt(T0, A, B, udp(5353, 53), 80);
+        r.pkt(T0 + 30 * S, B, A, udp(53, 5353), 90);
+        r.pkt(T0, A, B, tcp(40000, 25, 1, 0, SYN, b""), 74);
+        r.sweep(T0 + 89 * S);
+        assert!(r.ended.is_empty(), "UDP idle 59 s");
+        r.sweep(T0 + 90 * S);
+        assert_eq!(r.ended.len(), 1);
+        assert_eq!((r.ended[0].0.proto, r.ended[0].1), (IPPROTO_UDP, EndReason::Timeout));
+        r.sweep(T0 + 299 * S);
+        assert_eq!(r.ended.len(), 1, "TCP idle 299 s");
+        r.sweep(T0 + 300 * S);
+        assert_eq!(r.ended.len(), 2);
+        assert_eq!((r.ended[1].0.proto, r.ended[1].1), (IPPROTO_TCP, EndReason::Timeout));
+        assert_eq!(r.t.counters.timed_out, 2);
+    }
+
+    #[test]
+    fn the_flow_cap_evicts_the_least_recently_active() {
+        let cfg = FlowConfig {
+            max_flows: 2,
+            ..FlowConfig::default()
+        };
+        let mut r = Run::new(cfg);
+        r.pkt(T0, A, B, udp(1001, 53), 60);
+        r.pkt(T0 + S, A, B, udp(1002, 53), 60);
+        r.pkt(T0 + 2 * S, A, B, udp(1001, 53), 60); // 1001 is now the more recent
+        r.pkt(T0 + 3 * S, A, B, udp(1003, 53), 60);
+        assert_eq!(r.ended.len(), 1);
+        assert_eq!((r.ended[0].0.client_port, r.ended[0].1), (1002, EndReason::Evicted));
+        assert_eq!(r.t.len(), 2);
+        assert_eq!(r.t.counters.evicted, 1);
+    }
+
+    #[test]
+    fn icmp_errors_count_in_the_quoted_flow() {
+        let mut r = Run::new(FlowConfig::default());
+        r.pkt(T0, A, B, tcp(40000, 25, 1, 0, SYN, b""), 74);
+        // a router tells A that its packet to B:25 needs fragmentation
+        let q = Quoted {
+            src: Addr::v4(A),
+            dst: Addr::v4(B),
+            proto: 6,
+            src_port: 40000,
+            dst_port: 25,
+        };
+        r.pkt(T0 + 1, [192, 168, 1, 1], A, L4::IcmpError(q), 590);
+        // one quoting a packet of no tracked flow
+        let q2 = Quoted { src_port: 40001, ..q };
+        r.pkt(T0 + 2, [192, 168, 1, 1], A, L4::IcmpError(q2), 590);
+        r.flush();
+        assert_eq!(r.ended.len(), 1);
+        let f = &r.ended[0].0;
+        assert_eq!((f.pkts, f.bytes, f.icmp_errors), ([2, 0], [74 + 590, 0], 1));
+        assert_eq!(
+            (r.t.counters.icmp_errors_matched, r.t.counters.icmp_errors_unmatched),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn a_hole_the_peer_acknowledged_is_counted_missing() {
+        let mut r = Run::new(FlowConfig::default());
+        r.pkt(T0, A, B, tcp(40000, 80, 100, 0, SYN, b""), 74);
+        r.pkt(T0 + 1, B, A, tcp(80, 40000, 500, 101, SA, b""), 74);
+        r.pkt(T0 + 2, A, B, tcp(40000, 80, 101, 501, ACK, b"0123456789"), 76);
+        // bytes 111..121 were never captured; 121..126 arrive and are held
+        r.pkt(T0 + 3, A, B, tcp(40000, 80, 121, 501, ACK, b"abcde"), 71);
+        // the server acknowledged everything: the hole is given up
+        r.pkt(T0 + 4, B, A, tcp(80, 40000, 501, 126, ACK, b""), 60);
+        r.flush();
+        let f = &r.ended[0].0;
+        assert_eq!(f.missing_bytes(), 10);
+        assert_eq!(f.tcp.reasm[TO_SERVER].delivered_bytes(), 15);
+        assert_eq!(r.t.counters.reassembly_gaps, 1);
+        assert_eq!(r.t.counters.missing_bytes, 10);
+        assert_eq!(r.t.reassembly_held_bytes(), 0);
+    }
 }

@@ -60,7 +60,10 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
         .time("timestamp", f.start_ns)
         .time("end", f.last_ns)
         // the difference of the two times as written (both cut to microseconds)
-        .secs_us("duration_s", (f.last_ns / 1000).saturating_sub(f.start_ns / 1000) * 1000)
+        .secs_us(
+            "duration_s",
+            (f.last_ns / 1000).saturating_sub(f.start_ns / 1000) * 1000,
+        )
         .str(
             "community_id",
             &community_id_v1(0, f.client, f.client_port, f.server, f.server_port, f.proto),

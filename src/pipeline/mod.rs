@@ -169,9 +169,8 @@ impl Worker {
                             st.fragments_reassembled += 1;
                             match decode::transport_from_ip_payload(meta.ip_proto, payload, meta.src.v6) {
                                 Err(e) => st.decode_error(e),
-                                Ok(L4::Tcp(_) | L4::Udp { .. } | L4::IcmpError(_)) => {
-                                    let l4 = decode::transport_from_ip_payload(meta.ip_proto, payload, meta.src.v6)
-                                        .expect("decoded just above");
+                                Ok(L4::Other | L4::Fragment(_)) => st.other_ip_packets += 1,
+                                Ok(l4) => {
                                     let p = PacketIn {
                                         idx,
                                         ts_ns: fr.ts_ns,
@@ -183,7 +182,6 @@ impl Worker {
                                     };
                                     self.table.packet(&p, &mut emit(&mut self.out));
                                 }
-                                Ok(_) => st.other_ip_packets += 1,
                             }
                         }
                     }
