@@ -289,19 +289,76 @@ fn read_inputs<'a>(
     mut f: impl FnMut(Seg<'a>, Frame<'_>, usize),
 ) -> Option<(String, Damage)> {
     let mut streams = streams.into_iter();
+    let mut progress = Progress::new();
+    let mut damage = None;
     for inp in inputs {
+        let name = inp.name();
         let res = match inp {
-            Opened::File(_, m) => m.for_each(|fr, off| f(Seg::Mapped(m), fr, off)),
+            Opened::File(_, m) => m.for_each(|fr, off| {
+                progress.frame(name, Some((off, m.bytes().len())));
+                f(Seg::Mapped(m), fr, off)
+            }),
             Opened::Stream(..) => match streams.next() {
-                Some(s) => s.for_each(|chunk, fr, off| f(Seg::Owned(chunk.clone()), fr, off)),
+                Some(s) => s.for_each(|chunk, fr, off| {
+                    progress.frame(name, None);
+                    f(Seg::Owned(chunk.clone()), fr, off)
+                }),
                 None => Ok(()),
             },
         };
         if let Err(d) = res {
-            return Some((inp.name().to_string(), d));
+            damage = Some((name.to_string(), d));
+            break;
         }
     }
-    None
+    progress.clear();
+    damage
+}
+
+/// Frames between two looks at the clock for the progress line.
+const PROGRESS_CHECK_EVERY: u64 = 1 << 16;
+
+/// A progress line on stderr, only when stderr is a terminal (quiet in pipes and files).
+struct Progress {
+    on: bool,
+    frames: u64,
+    shown: bool,
+    last: Instant,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            on: std::io::stderr().is_terminal(),
+            frames: 0,
+            shown: false,
+            last: Instant::now(),
+        }
+    }
+
+    #[inline]
+    fn frame(&mut self, name: &str, at: Option<(usize, usize)>) {
+        self.frames += 1;
+        if !self.on || !self.frames.is_multiple_of(PROGRESS_CHECK_EVERY) || self.last.elapsed().as_secs() < 1 {
+            return;
+        }
+        self.last = Instant::now();
+        self.shown = true;
+        match at {
+            Some((off, len)) => {
+                let pct = off as f64 * 100.0 / len.max(1) as f64;
+                eprint!("\rexwatch: {name}: {} frames, {pct:.0}%\x1b[K", self.frames)
+            }
+            None => eprint!("\rexwatch: {name}: {} frames\x1b[K", self.frames),
+        }
+    }
+
+    fn clear(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+        }
+    }
 }
 
 /// Split stdin readers out of the inputs (they are consumed by reading).
