@@ -32,6 +32,8 @@ pub const TICK_INTERVAL_NS: u64 = 1_000_000_000;
 pub const BATCH_FRAMES: usize = 512;
 /// Batches queued per worker before the reader waits.
 pub const QUEUE_BATCHES: usize = 16;
+/// Messages (a tick's records from one worker) queued for the writer before workers wait.
+pub const WRITER_QUEUE: usize = 64;
 /// How far behind the slowest worker mapped pages are released from our resident set.
 pub const RELEASE_STEP_BYTES: usize = 32 * 1024 * 1024;
 
@@ -542,7 +544,7 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
     let streams = take_streams(&mut inputs);
     let inputs = &inputs;
     std::thread::scope(|s| {
-        let (wtx, wrx) = unbounded::<ToWriter>();
+        let (wtx, wrx) = bounded::<ToWriter>(WRITER_QUEUE);
         let (rtx, rrx) = unbounded::<(u64, Vec<FrameRef>)>();
         let mut txs = Vec::with_capacity(n);
         for id in 0..n {
