@@ -152,3 +152,31 @@ fn unreadable_inputs_exit_2() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A capture with a 96-byte snap length: the payload past the cut was on the wire but is not in
+/// the capture, so it is missing, and the flows still end by FIN/RST instead of stalling.
+#[test]
+fn snap_length_cuts_are_missing_bytes() {
+    let (code, recs, _) = common::read(&fixtures().join("pcap/snaplen-96.pcap"), 1);
+    assert_eq!(code, 0);
+    // Per flow: the TCP payload bytes past 96 bytes of frame, from the uncut capture:
+    //   tshark -r loopback-tcp-udp.pcap -Y tcp.len>0 -T fields -e tcp.srcport -e tcp.dstport
+    //          -e tcp.len -e frame.cap_len   (sum of min(tcp.len, cap_len - 96) where cap_len > 96)
+    let want = [(8080, 234, "fin"), (7001, 6, "fin"), (7001, 6, "rst"), (7009, 0, "rst")];
+    let tcp: Vec<_> = common::flows(&recs)
+        .into_iter()
+        .filter(|f| f["transport"] == "tcp")
+        .collect();
+    assert_eq!(tcp.len(), want.len());
+    for (f, (port, missing, end)) in tcp.iter().zip(want) {
+        assert_eq!(f["dst_port"], port);
+        assert_eq!(f["missing_bytes"], missing, "{f}");
+        assert_eq!(f["end_reason"], end, "{f}");
+    }
+    let st = common::stats(&recs);
+    assert_eq!(st["tcp_reassembly"]["missing_bytes"], 246);
+    assert_eq!(
+        st["tcp_reassembly"]["out_of_order_segments"], 0,
+        "nothing held waiting for cut bytes"
+    );
+}

@@ -60,7 +60,11 @@ pub struct TcpMeta<'a> {
     /// Flag byte: FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80.
     pub flags: u8,
     pub window: u16,
+    /// The captured payload.
     pub payload: &'a [u8],
+    /// The payload length the IP header declares: more than `payload.len()` when the capture's
+    /// snap length cut the frame (the rest was on the wire but is not in the capture).
+    pub payload_len: u32,
 }
 
 impl TcpMeta<'_> {
@@ -303,21 +307,28 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<PacketMeta<'a>, DecodeError> {
         LinkPayload::EtherType(t, d) => strip_tags(t, d, &mut vlan, &mut vlan_count)?,
     };
     let (sliced, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| DecodeError::IpHeader)?;
-    let (src, dst, pl, frag) = match &sliced {
+    let (src, dst, pl, frag, declared) = match &sliced {
         LaxIpSlice::Ipv4(ip) => {
             let h = ip.header();
             let pl = ip.payload();
+            // RFC 791: Total Length counts the header
+            let declared = (h.total_len() as usize).saturating_sub(h.slice().len());
             let frag = pl.fragmented.then(|| FragMeta {
                 id: h.identification() as u32,
                 offset: h.fragments_offset().value() as u32 * 8,
                 more: h.more_fragments(),
                 data: pl.payload,
             });
-            (Addr::v4(h.source()), Addr::v4(h.destination()), pl, frag)
+            (Addr::v4(h.source()), Addr::v4(h.destination()), pl, frag, declared)
         }
         LaxIpSlice::Ipv6(ip) => {
             let h = ip.header();
             let pl = ip.payload();
+            // RFC 8200 §3: Payload Length counts the extension headers; 0 is a jumbogram
+            let declared = match h.payload_length() as usize {
+                0 => pl.payload.len(),
+                n => n.saturating_sub(ip.extensions().slice().len()),
+            };
             let mut frag = None;
             if pl.fragmented {
                 for ext in ip.extensions().clone() {
@@ -331,13 +342,13 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<PacketMeta<'a>, DecodeError> {
                     }
                 }
             }
-            (Addr::v6(h.source()), Addr::v6(h.destination()), pl, frag)
+            (Addr::v6(h.source()), Addr::v6(h.destination()), pl, frag, declared)
         }
     };
     let ip_proto = pl.ip_number.0;
     let l4 = match frag {
         Some(f) => L4::Fragment(f),
-        None => transport(ip_proto, pl.payload, src.v6)?,
+        None => transport(ip_proto, pl.payload, src.v6, declared)?,
     };
     Ok(PacketMeta {
         vlan,
@@ -377,10 +388,12 @@ fn strip_tags<'a>(
 }
 
 /// The transport layer of an unfragmented IP payload.
-fn transport(ip_proto: u8, payload: &[u8], v6: bool) -> Result<L4<'_>, DecodeError> {
+/// `declared` is the IP payload length the IP header gives (at least the captured length).
+fn transport(ip_proto: u8, payload: &[u8], v6: bool, declared: usize) -> Result<L4<'_>, DecodeError> {
     Ok(match IpNumber(ip_proto) {
         IpNumber::TCP => L4::Tcp(tcp_meta(
             &TcpSlice::from_slice(payload).map_err(|_| DecodeError::TransportHeader)?,
+            declared,
         )),
         IpNumber::UDP => {
             let u = UdpSlice::from_slice_lax(payload).map_err(|_| DecodeError::TransportHeader)?;
@@ -400,8 +413,10 @@ fn transport(ip_proto: u8, payload: &[u8], v6: bool) -> Result<L4<'_>, DecodeErr
     })
 }
 
-fn tcp_meta<'a>(t: &TcpSlice<'a>) -> TcpMeta<'a> {
+fn tcp_meta<'a>(t: &TcpSlice<'a>, declared: usize) -> TcpMeta<'a> {
     let raw = t.slice();
+    let payload = t.payload();
+    let header_len = raw.len() - payload.len();
     TcpMeta {
         src_port: t.source_port(),
         dst_port: t.destination_port(),
@@ -409,13 +424,14 @@ fn tcp_meta<'a>(t: &TcpSlice<'a>) -> TcpMeta<'a> {
         ack: t.acknowledgment_number(),
         flags: raw[13],
         window: t.window_size(),
-        payload: t.payload(),
+        payload,
+        payload_len: declared.saturating_sub(header_len).max(payload.len()) as u32,
     }
 }
 
 /// Decode the transport header of a reassembled datagram's payload.
 pub fn transport_from_ip_payload(ip_proto: u8, payload: &[u8], v6: bool) -> Result<L4<'_>, DecodeError> {
-    transport(ip_proto, payload, v6)
+    transport(ip_proto, payload, v6, payload.len())
 }
 
 /// A cheap symmetric hash of a frame's IP address pair (and VLAN ids), used to pick the worker

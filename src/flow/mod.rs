@@ -663,7 +663,19 @@ fn tcp_packet(f: &mut Flow, dir: usize, t: &TcpMeta<'_>, budget: &mut OooBudget,
     // Data (and the FIN's sequence number) in order to the parsers; nothing consumes it yet.
     let fin = t.has(TcpMeta::FIN);
     if !t.payload.is_empty() || fin {
-        tcp.reasm[dir].on_segment(seq, t.payload, fin, budget, &mut |c| count_gap(c, gaps));
+        let cut = t.payload_len as usize > t.payload.len();
+        // a segment cut by the snap length carries no FIN we could place: the FIN follows the
+        // bytes that were not captured
+        tcp.reasm[dir].on_segment(seq, t.payload, fin && !cut, budget, &mut |c| count_gap(c, gaps));
+        if cut {
+            // The rest of the segment was on the wire but not captured: skip it as missing now
+            // rather than hold later segments waiting for it.
+            let end = seq.wrapping_add(t.payload_len);
+            tcp.reasm[dir].on_peer_ack(end, budget, &mut |c| count_gap(c, gaps));
+            if fin {
+                tcp.reasm[dir].on_segment(end, &[], true, budget, &mut |c| count_gap(c, gaps));
+            }
+        }
     }
     // The peer acknowledged bytes we are waiting for: they were sent but not captured.
     let other = 1 - dir;
