@@ -214,24 +214,34 @@ impl<R: Read> StreamReader<R> {
     /// Calls `f` with each frame, the shared chunk that holds it and the data's offset in the
     /// chunk. Each chunk is handed out behind an `Arc`; it is freed when the last user drops it.
     pub fn for_each(mut self, mut f: impl FnMut(&Arc<Vec<u8>>, Frame<'_>, usize)) -> Result<(), Damage> {
+        let mut needed = 0usize;
         loop {
-            // Fill the chunk, then hand out every complete record in it.
-            let target = self.chunk.capacity().max(STREAM_CHUNK_LEN);
-            let mut eof = false;
-            while self.chunk.len() < target {
-                let want = target - self.chunk.len();
-                let n = read_some(&mut self.src, &mut self.chunk, want).map_err(|e| Damage {
-                    offset: self.base + self.chunk.len() as u64,
-                    reason: format!("{}: read error: {e}", self.name),
-                })?;
-                if n == 0 {
-                    eof = true;
-                    break;
+            // A fresh chunk: the incomplete record carried over, then as much as the input
+            // gives up to the chunk's size. (Zeroed once per chunk, not once per read.)
+            let carried = self.chunk.len();
+            let target = STREAM_CHUNK_LEN.max(carried + needed);
+            let mut buf = vec![0u8; target];
+            buf[..carried].copy_from_slice(&self.chunk);
+            let mut filled = carried;
+            let mut end: Option<std::io::Result<()>> = None;
+            while filled < target {
+                match self.src.read(&mut buf[filled..]) {
+                    Ok(0) => {
+                        end = Some(Ok(()));
+                        break;
+                    }
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        end = Some(Err(e));
+                        break;
+                    }
                 }
             }
-            let shared = Arc::new(std::mem::take(&mut self.chunk));
+            buf.truncate(filled);
+            // Hand out every complete record, also those read before an error.
+            let shared = Arc::new(buf);
             let mut pos = self.pos;
-            let needed;
             loop {
                 match self.parser.next(&shared, &mut pos, self.base) {
                     Next::Frame(fr) => {
@@ -246,21 +256,28 @@ impl<R: Read> StreamReader<R> {
                 }
             }
             let tail = &shared[pos..];
-            if eof {
-                if tail.is_empty() {
-                    return Ok(());
+            match end {
+                Some(Err(e)) => {
+                    return Err(Damage {
+                        offset: self.base + filled as u64,
+                        reason: format!("{}: read error: {e}", self.name),
+                    });
                 }
-                return Err(Damage {
-                    offset: self.base + pos as u64,
-                    reason: format!("capture cut short: the last record needs {needed} more bytes than the input has"),
-                });
+                Some(Ok(())) if tail.is_empty() => return Ok(()),
+                Some(Ok(())) => {
+                    return Err(Damage {
+                        offset: self.base + pos as u64,
+                        reason: format!(
+                            "capture cut short: the last record needs {needed} more bytes than the input has"
+                        ),
+                    });
+                }
+                None => {
+                    self.chunk = tail.to_vec();
+                    self.base += pos as u64;
+                    self.pos = 0;
+                }
             }
-            // Carry the incomplete record into a fresh chunk.
-            let mut next = Vec::with_capacity(STREAM_CHUNK_LEN.max(tail.len() + needed));
-            next.extend_from_slice(tail);
-            self.base += pos as u64;
-            self.pos = 0;
-            self.chunk = next;
         }
     }
 }
@@ -301,5 +318,517 @@ fn read_some<R: Read>(src: &mut R, buf: &mut Vec<u8>, want: usize) -> std::io::R
             buf.truncate(old);
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, ErrorKind};
+
+    const FIXTURES: [&str; 8] = [
+        "loopback-tcp-udp.pcap",
+        "loopback-nanosecond.pcap",
+        "ipv6-tcp-udp.pcap",
+        "linux-sll.pcap",
+        "linux-sll2.pcap",
+        "raw-ip.pcap",
+        "vlan-8021q-qinq.pcap",
+        "multi-interface.pcapng",
+    ];
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pcap").join(name)
+    }
+
+    fn fixture_bytes(name: &str) -> Vec<u8> {
+        std::fs::read(fixture(name)).unwrap()
+    }
+
+    /// A file in the temp directory, removed on drop.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, bytes: &[u8]) -> TempFile {
+            let path = std::env::temp_dir().join(format!("exwatch-source-test-{}-{name}", std::process::id()));
+            std::fs::write(&path, bytes).unwrap();
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// A frame copied out of its input.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Owned {
+        ts_ns: u64,
+        link: u16,
+        data: Vec<u8>,
+        orig_len: u32,
+    }
+
+    fn owned(fr: &Frame<'_>) -> Owned {
+        Owned {
+            ts_ns: fr.ts_ns,
+            link: fr.link_type.0,
+            data: fr.data.to_vec(),
+            orig_len: fr.orig_len,
+        }
+    }
+
+    /// Frames of a mapped file, each with the offset of its data in the file.
+    fn mapped(path: &Path) -> (Vec<(Owned, usize)>, Result<(), Damage>) {
+        let m = MappedFile::open(path).unwrap();
+        let bytes = m.bytes();
+        let mut out = Vec::new();
+        let res = m.for_each(|fr, off| {
+            // zero copy: the frame is the file's bytes at `off`
+            assert_eq!(fr.data.as_ptr(), bytes[off..].as_ptr());
+            out.push((owned(&fr), off));
+        });
+        (out, res)
+    }
+
+    struct StreamRun {
+        frames: Vec<Owned>,
+        /// For each frame: index in `chunks`, offset of its data in that chunk.
+        at: Vec<(usize, usize)>,
+        /// Every chunk handed out, kept alive so that they stay distinct.
+        chunks: Vec<Arc<Vec<u8>>>,
+        res: Result<(), Damage>,
+    }
+
+    fn stream<R: Read>(src: R) -> StreamRun {
+        let reader = StreamReader::open("test", src).unwrap();
+        let mut run = StreamRun {
+            frames: Vec::new(),
+            at: Vec::new(),
+            chunks: Vec::new(),
+            res: Ok(()),
+        };
+        run.res = reader.for_each(|chunk, fr, off| {
+            assert_eq!(
+                fr.data.as_ptr(),
+                chunk[off..].as_ptr(),
+                "a frame is a slice of its chunk"
+            );
+            if !run.chunks.last().is_some_and(|c| Arc::ptr_eq(c, chunk)) {
+                run.chunks.push(Arc::clone(chunk));
+            }
+            run.at.push((run.chunks.len() - 1, off));
+            run.frames.push(owned(&fr));
+        });
+        run
+    }
+
+    /// The stream gave exactly the `want` frames, and each frame's data sits at the expected
+    /// absolute offset of `input`: the chunk's start in the input (expected offset minus offset
+    /// in the chunk) is the same for every frame of a chunk, and the chunk holds the input's
+    /// bytes from there. Returns the chunk starts.
+    fn assert_stream_matches(run: &StreamRun, want: &[(Owned, usize)], input: &[u8]) -> Vec<usize> {
+        assert_eq!(run.frames.len(), want.len(), "frame count");
+        let mut bases: Vec<Option<usize>> = vec![None; run.chunks.len()];
+        for (i, ((fr, &(c, off)), (w, abs))) in run.frames.iter().zip(&run.at).zip(want).enumerate() {
+            assert_eq!(fr, w, "frame {i}");
+            let base = abs
+                .checked_sub(off)
+                .expect("offset in the chunk beyond the absolute offset");
+            assert_eq!(
+                *bases[c].get_or_insert(base),
+                base,
+                "frame {i}: its chunk's start disagrees"
+            );
+        }
+        let bases: Vec<usize> = bases.into_iter().map(|b| b.unwrap()).collect();
+        for (i, (chunk, &b)) in run.chunks.iter().zip(&bases).enumerate() {
+            assert_eq!(&chunk[..], &input[b..b + chunk.len()], "chunk {i} bytes");
+            if i > 0 {
+                let (prev, prev_len) = (bases[i - 1], run.chunks[i - 1].len());
+                assert!(b > prev && b <= prev + prev_len, "chunk {i} follows chunk {}", i - 1);
+            }
+        }
+        bases
+    }
+
+    /// A reader that returns 1 to 7 bytes per call (and, if asked, `Interrupted` now and then).
+    struct Dribble<'a> {
+        data: &'a [u8],
+        pos: usize,
+        calls: usize,
+        interrupt: bool,
+    }
+
+    impl<'a> Dribble<'a> {
+        fn new(data: &'a [u8], interrupt: bool) -> Self {
+            Dribble {
+                data,
+                pos: 0,
+                calls: 0,
+                interrupt,
+            }
+        }
+    }
+
+    impl Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if self.interrupt && self.calls.is_multiple_of(5) {
+                return Err(std::io::Error::from(ErrorKind::Interrupted));
+            }
+            let n = (1 + (self.calls * 5) % 7)
+                .min(buf.len())
+                .min(self.data.len() - self.pos);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    /// A reader that returns at most `max` bytes per call, like a pipe.
+    struct Pipe<'a> {
+        data: &'a [u8],
+        max: usize,
+    }
+
+    impl Read for Pipe<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.max.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn stream_over_slice_and_cursor_matches_mapped_file() {
+        for name in FIXTURES {
+            let bytes = fixture_bytes(name);
+            let (want, res) = mapped(&fixture(name));
+            assert_eq!(res, Ok(()), "{name}");
+            assert!(want.len() >= 14, "{name}");
+            for run in [stream(&bytes[..]), stream(Cursor::new(bytes.clone()))] {
+                assert_eq!(run.res, Ok(()), "{name}");
+                assert_eq!(
+                    assert_stream_matches(&run, &want, &bytes),
+                    [0],
+                    "{name}: one chunk at 0"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stream_in_reads_of_1_to_7_bytes_matches_mapped_file() {
+        for &name in &FIXTURES {
+            let bytes = fixture_bytes(name);
+            let (want, _) = mapped(&fixture(name));
+            // with an `Interrupted` error every fifth call, which is retried
+            let run = stream(Dribble::new(&bytes, true));
+            assert_eq!(run.res, Ok(()), "{name}");
+            assert_stream_matches(&run, &want, &bytes);
+        }
+    }
+
+    #[test]
+    fn cut_short_stream_reports_damage_where_the_mapped_file_does() {
+        // cut-short.pcap = the first 3182 bytes of loopback-tcp-udp.pcap; the last complete
+        // record ends at 3115 (records 1..32 complete)
+        let bytes = fixture_bytes("cut-short.pcap");
+        let (full, _) = mapped(&fixture("loopback-tcp-udp.pcap"));
+        let (want, res) = mapped(&fixture("cut-short.pcap"));
+        let d = res.unwrap_err();
+        assert_eq!(d.offset, 3115);
+        assert!(d.reason.contains("cut short"), "{}", d.reason);
+        assert_eq!(want.len(), 32);
+        assert_eq!(want[..], full[..32]);
+        for run in [
+            stream(&bytes[..]),
+            stream(Cursor::new(bytes.clone())),
+            stream(Dribble::new(&bytes, true)),
+        ] {
+            assert_stream_matches(&run, &want, &bytes);
+            let sd = run.res.unwrap_err();
+            assert_eq!(sd.offset, 3115);
+            assert!(sd.reason.contains("cut short"), "{}", sd.reason);
+        }
+    }
+
+    #[test]
+    fn damaged_block_is_reported_at_the_same_offset_by_stream_and_map() {
+        // multi-interface.pcapng: the first EPB of interface 1 is at 2352; give it a length
+        // that is not a multiple of 4
+        let mut bytes = fixture_bytes("multi-interface.pcapng");
+        assert_eq!(bytes[2352..2356], 6u32.to_le_bytes());
+        bytes[2356..2360].copy_from_slice(&90u32.to_le_bytes());
+        let tmp = TempFile::new("damaged.pcapng", &bytes);
+        let (want, res) = mapped(&tmp.0);
+        assert_eq!(want.len(), 19);
+        assert_eq!(res.as_ref().unwrap_err().offset, 2352);
+        for run in [stream(&bytes[..]), stream(Dribble::new(&bytes, false))] {
+            assert_stream_matches(&run, &want, &bytes);
+            assert_eq!(run.res, res);
+        }
+    }
+
+    /// A pcap of about `target` bytes: loopback-tcp-udp.pcap's records over and over, each
+    /// repetition 100 s later. Returns the file and each frame with its data's offset.
+    fn big_pcap(target: usize) -> (Vec<u8>, Vec<(Owned, usize)>) {
+        let src = fixture_bytes("loopback-tcp-udp.pcap");
+        let mut out = src[..24].to_vec();
+        let mut want = Vec::new();
+        let mut rep = 0u32;
+        while out.len() < target {
+            let mut pos = 24;
+            while pos < src.len() {
+                let rd = |at: usize| u32::from_le_bytes(src[at..at + 4].try_into().unwrap());
+                let (sec, usec, caplen, orig) = (rd(pos) + 100 * rep, rd(pos + 4), rd(pos + 8), rd(pos + 12));
+                for v in [sec, usec, caplen, orig] {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+                let data = &src[pos + 16..pos + 16 + caplen as usize];
+                want.push((
+                    Owned {
+                        ts_ns: sec as u64 * 1_000_000_000 + usec as u64 * 1000,
+                        link: 1,
+                        data: data.to_vec(),
+                        orig_len: orig,
+                    },
+                    out.len(),
+                ));
+                out.extend_from_slice(data);
+                pos += 16 + caplen as usize;
+            }
+            rep += 1;
+        }
+        (out, want)
+    }
+
+    #[test]
+    fn stream_of_several_chunks_matches_mapped_file() {
+        let (bytes, want) = big_pcap(10 << 20);
+        assert!(bytes.len() > 2 * STREAM_CHUNK_LEN);
+        let tmp = TempFile::new("big.pcap", &bytes);
+        let (got, res) = mapped(&tmp.0);
+        assert_eq!(res, Ok(()));
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "mapped frames and offsets differ from the built file");
+        for run in [
+            stream(&bytes[..]),
+            stream(Cursor::new(bytes.clone())),
+            stream(Pipe {
+                data: &bytes,
+                max: 65_536,
+            }),
+        ] {
+            assert_eq!(run.res, Ok(()));
+            let bases = assert_stream_matches(&run, &want, &bytes);
+            assert!(bases.len() >= 3, "{} chunks", bases.len());
+            // a record was cut by a chunk's end and carried into the next chunk
+            assert!(
+                bases.windows(2).zip(&run.chunks).any(|(b, c)| b[1] < b[0] + c.len()),
+                "no record spans two chunks"
+            );
+        }
+    }
+
+    #[test]
+    fn pcapng_stream_of_several_chunks_matches_mapped_file() {
+        // multi-interface.pcapng's SHB and IDBs, then its EPBs over and over, then its ISBs
+        let src = fixture_bytes("multi-interface.pcapng");
+        let (head, epbs, tail) = (&src[..328], &src[328..4080], &src[4080..]);
+        let mut bytes = head.to_vec();
+        while bytes.len() < 9 << 20 {
+            bytes.extend_from_slice(epbs);
+        }
+        bytes.extend_from_slice(tail);
+        let tmp = TempFile::new("big.pcapng", &bytes);
+        let (want, res) = mapped(&tmp.0);
+        assert_eq!(res, Ok(()));
+        assert_eq!(want.len(), 38 * ((bytes.len() - 328 - tail.len()) / epbs.len()));
+        assert_eq!(want[38].0, want[0].0);
+        let run = stream(Cursor::new(bytes.clone()));
+        assert_eq!(run.res, Ok(()));
+        assert!(assert_stream_matches(&run, &want, &bytes).len() >= 3);
+    }
+
+    #[test]
+    fn damage_past_the_first_chunk_has_its_absolute_offset() {
+        let (mut bytes, want) = big_pcap(9 << 20);
+        // corrupt the captured length of a record past 8 MiB
+        let (_, data_at) = want.iter().find(|(_, off)| *off > 8 << 20).unwrap().clone();
+        let rec = data_at - 16;
+        bytes[rec + 8..rec + 12].copy_from_slice(&(super::super::format::MAX_FRAME_LEN + 1).to_le_bytes());
+        let tmp = TempFile::new("big-damaged.pcap", &bytes);
+        let (got, res) = mapped(&tmp.0);
+        assert_eq!(res.as_ref().unwrap_err().offset, rec as u64);
+        let n = want.iter().take_while(|(_, off)| *off < data_at).count();
+        assert_eq!(got[..], want[..n]);
+        let run = stream(Cursor::new(bytes.clone()));
+        assert_stream_matches(&run, &got, &bytes);
+        assert_eq!(run.res, res);
+    }
+
+    #[test]
+    fn mapped_file_offsets_and_kind() {
+        let m = MappedFile::open(&fixture("loopback-nanosecond.pcap")).unwrap();
+        assert_eq!(m.kind(), super::super::FileKind::Pcap);
+        assert_eq!(m.bytes().len(), 1709);
+        let (frames, _) = mapped(&fixture("loopback-nanosecond.pcap"));
+        // first record's data follows the 24-byte file header and 16-byte record header
+        assert_eq!(frames[0].1, 40);
+        assert_eq!(frames[1].1, 40 + 74 + 16);
+        let m = MappedFile::open(&fixture("multi-interface.pcapng")).unwrap();
+        assert_eq!(m.kind(), super::super::FileKind::Pcapng);
+        let (frames, _) = mapped(&fixture("multi-interface.pcapng"));
+        // first EPB at 328, data 28 bytes into it
+        assert_eq!(frames[0].1, 356);
+        assert_eq!(frames[0].0.link, 1);
+        assert_eq!(frames[19].0.link, 101);
+    }
+
+    #[test]
+    fn released_pages_read_back_the_same() {
+        let (bytes, _) = big_pcap(1 << 20);
+        let tmp = TempFile::new("release.pcap", &bytes);
+        let (before, _) = mapped(&tmp.0);
+        let m = MappedFile::open(&tmp.0).unwrap();
+        m.release(0, bytes.len());
+        m.release(5000, 100); // empty range
+        m.release(0, bytes.len() + (1 << 20)); // past the end: ignored
+        m.release(4095, 4097); // less than a page
+        let mut after = Vec::new();
+        m.for_each(|fr, off| after.push((owned(&fr), off))).unwrap();
+        assert!(before == after);
+    }
+
+    #[test]
+    fn open_errors() {
+        let missing = fixture("no-such-file.pcap");
+        match MappedFile::open(&missing) {
+            Err(OpenError::Io { name, err }) => {
+                assert_eq!(err.kind(), ErrorKind::NotFound);
+                assert!(name.ends_with("no-such-file.pcap"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match MappedFile::open(&fixture("")) {
+            Err(OpenError::NotACapture { why, .. }) => assert!(why.contains("directory"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let empty = TempFile::new("empty", b"");
+        match MappedFile::open(&empty.0) {
+            Err(OpenError::NotACapture { why, .. }) => assert!(why.contains("empty"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let garbage = TempFile::new("garbage", b"this is not a capture file at all\n");
+        match MappedFile::open(&garbage.0) {
+            Err(e @ OpenError::NotACapture { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains("not a pcap or pcapng file"), "{msg}");
+                assert!(msg.starts_with(&garbage.0.display().to_string()), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let short = TempFile::new("short", &fixture_bytes("loopback-tcp-udp.pcap")[..10]);
+        match MappedFile::open(&short.0) {
+            Err(OpenError::NotACapture { why, .. }) => assert!(why.contains("too short"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let mut v3 = fixture_bytes("loopback-tcp-udp.pcap");
+        v3[4] = 3;
+        let v3 = TempFile::new("v3", &v3);
+        assert!(matches!(MappedFile::open(&v3.0), Err(OpenError::NotACapture { .. })));
+    }
+
+    /// A reader that fails with `kind` once its bytes are used up.
+    struct FailAfter<'a> {
+        data: &'a [u8],
+        kind: ErrorKind,
+    }
+
+    impl Read for FailAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.data.is_empty() {
+                return Err(std::io::Error::new(self.kind, "device went away"));
+            }
+            let n = buf.len().min(self.data.len()).min(1000);
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn stream_open_errors() {
+        let name_of = |r: Result<StreamReader<&[u8]>, OpenError>| match r {
+            Err(OpenError::NotACapture { why, .. }) => why,
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("opened"),
+        };
+        assert!(name_of(StreamReader::open("-", &b""[..])).contains("empty"));
+        assert!(name_of(StreamReader::open("-", &b"GET / HTTP/1.1\r\n\r\n"[..])).contains("not a pcap"));
+        let head = fixture_bytes("loopback-tcp-udp.pcap");
+        assert!(name_of(StreamReader::open("-", &head[..20])).contains("too short"));
+        match StreamReader::open(
+            "-",
+            FailAfter {
+                data: &[],
+                kind: ErrorKind::BrokenPipe,
+            },
+        ) {
+            Err(OpenError::Io { name, err }) => {
+                assert_eq!(name, "-");
+                assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("opened"),
+        }
+        // a header that arrives a byte at a time is still read whole
+        let run = stream(Pipe {
+            data: &head[..24 + 16 + 74],
+            max: 1,
+        });
+        assert_eq!(run.res, Ok(()));
+        assert_eq!(run.frames.len(), 1);
+    }
+
+    #[test]
+    fn stream_header_only_and_exact_end() {
+        let head = fixture_bytes("loopback-tcp-udp.pcap");
+        let run = stream(&head[..24]);
+        assert_eq!(run.res, Ok(()));
+        assert!(run.frames.is_empty());
+        let mut with_half_header = head[..24 + 74 + 16].to_vec();
+        with_half_header.extend_from_slice(&head[24 + 74 + 16..24 + 74 + 16 + 8]);
+        let run = stream(&with_half_header[..]);
+        assert_eq!(run.frames.len(), 1);
+        assert_eq!(run.res.unwrap_err().offset, 24 + 74 + 16);
+    }
+
+    #[test]
+    fn read_error_keeps_the_frames_read_before_it() {
+        let bytes = fixture_bytes("loopback-tcp-udp.pcap");
+        let run = stream(FailAfter {
+            data: &bytes,
+            kind: ErrorKind::Other,
+        });
+        let d = run.res.as_ref().unwrap_err();
+        assert!(d.reason.contains("read error"), "{}", d.reason);
+        assert_eq!(d.offset, bytes.len() as u64);
+        let (want, _) = mapped(&fixture("loopback-tcp-udp.pcap"));
+        assert_eq!(run.frames.len(), 48, "frames read before the error were dropped");
+        assert_stream_matches(&run, &want, &bytes);
+    }
+
+    #[test]
+    fn input_names() {
+        assert_eq!(Input::parse("-"), Input::Stdin);
+        assert_eq!(Input::parse("a.pcap"), Input::File(PathBuf::from("a.pcap")));
+        assert_eq!(Input::parse("-").name(), "-");
+        assert_eq!(Input::parse("dir/a.pcapng").name(), "dir/a.pcapng");
     }
 }

@@ -496,3 +496,1202 @@ pub fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{CaptureParser, Detect, Next};
+
+    // Real captures (fixtures/README.md); the expected values are tshark 4.0.17's.
+    const LOOPBACK: &[u8] = include_bytes!("../../fixtures/pcap/loopback-tcp-udp.pcap");
+    const SLL: &[u8] = include_bytes!("../../fixtures/pcap/linux-sll.pcap");
+    const SLL2: &[u8] = include_bytes!("../../fixtures/pcap/linux-sll2.pcap");
+    const RAW: &[u8] = include_bytes!("../../fixtures/pcap/raw-ip.pcap");
+    const VLAN: &[u8] = include_bytes!("../../fixtures/pcap/vlan-8021q-qinq.pcap");
+    const IPV6: &[u8] = include_bytes!("../../fixtures/pcap/ipv6-tcp-udp.pcap");
+    const NANO: &[u8] = include_bytes!("../../fixtures/pcap/loopback-nanosecond.pcap");
+    const MULTI: &[u8] = include_bytes!("../../fixtures/pcap/multi-interface.pcapng");
+
+    const ALL: [(&str, &[u8]); 8] = [
+        ("loopback-tcp-udp", LOOPBACK),
+        ("linux-sll", SLL),
+        ("linux-sll2", SLL2),
+        ("raw-ip", RAW),
+        ("vlan-8021q-qinq", VLAN),
+        ("ipv6-tcp-udp", IPV6),
+        ("loopback-nanosecond", NANO),
+        ("multi-interface", MULTI),
+    ];
+
+    /// Every frame of a capture file.
+    fn frames(bytes: &'static [u8]) -> Vec<Frame<'static>> {
+        let Detect::Capture { mut parser, header_len } = CaptureParser::detect(&bytes[..24]) else {
+            panic!("not a capture")
+        };
+        let mut pos = header_len;
+        let mut out = Vec::new();
+        loop {
+            match parser.next(bytes, &mut pos, 0) {
+                Next::Frame(f) => out.push(f),
+                Next::NeedMore { .. } if pos == bytes.len() => return out,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    fn frame(link: u16, data: &[u8]) -> Frame<'_> {
+        Frame {
+            ts_ns: 0,
+            link_type: LinkType(link),
+            data,
+            orig_len: data.len() as u32,
+        }
+    }
+
+    fn v4(s: &str) -> Addr {
+        match s.parse::<std::net::IpAddr>().unwrap() {
+            std::net::IpAddr::V4(a) => Addr::v4(a.octets()),
+            std::net::IpAddr::V6(a) => Addr::v6(a.octets()),
+        }
+    }
+
+    fn tcp_of<'a>(m: &PacketMeta<'a>) -> TcpMeta<'a> {
+        match m.l4 {
+            L4::Tcp(t) => t,
+            other => panic!("not TCP: {other:?}"),
+        }
+    }
+
+    fn vlans(m: &PacketMeta<'_>) -> Vec<u16> {
+        m.vlan[..m.vlan_count as usize].to_vec()
+    }
+
+    // ------------------------------------------------------------- packet builders (by hand)
+
+    const A: [u8; 4] = [10, 0, 0, 1];
+    const B: [u8; 4] = [10, 0, 0, 2];
+    const ROUTER: [u8; 4] = [192, 0, 2, 254];
+    const A6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    const B6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+    const ROUTER6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfe];
+
+    /// IPv4 header (RFC 791) with a correct checksum, then the payload.
+    fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], id: u16, flags_frag: u16, payload: &[u8]) -> Vec<u8> {
+        let total = (20 + payload.len()) as u16;
+        let mut h = vec![0x45, 0];
+        h.extend_from_slice(&total.to_be_bytes());
+        h.extend_from_slice(&id.to_be_bytes());
+        h.extend_from_slice(&flags_frag.to_be_bytes());
+        h.extend_from_slice(&[64, proto, 0, 0]);
+        h.extend_from_slice(&src);
+        h.extend_from_slice(&dst);
+        let sum: u32 = h.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]]) as u32).sum();
+        let sum = (sum & 0xFFFF) + (sum >> 16);
+        h[10..12].copy_from_slice(&(!(sum as u16 + (sum >> 16) as u16)).to_be_bytes());
+        h.extend_from_slice(payload);
+        h
+    }
+
+    /// IPv6 header (RFC 8200), then the payload (extension headers included).
+    fn ipv6(next: u8, src: [u8; 16], dst: [u8; 16], payload: &[u8]) -> Vec<u8> {
+        let mut h = vec![0x60, 0, 0, 0];
+        h.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        h.extend_from_slice(&[next, 64]);
+        h.extend_from_slice(&src);
+        h.extend_from_slice(&dst);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    /// 20-byte TCP header (RFC 9293), then the payload.
+    fn tcp(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend_from_slice(&sport.to_be_bytes());
+        h.extend_from_slice(&dport.to_be_bytes());
+        h.extend_from_slice(&seq.to_be_bytes());
+        h.extend_from_slice(&ack.to_be_bytes());
+        h.extend_from_slice(&[0x50, flags, 0xFA, 0xF0, 0, 0, 0, 0]);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend_from_slice(&sport.to_be_bytes());
+        h.extend_from_slice(&dport.to_be_bytes());
+        h.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        h.extend_from_slice(&[0, 0]);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    /// Ethernet II with 802.1Q tags (TPID, TCI) in order, then the EtherType.
+    fn eth(tags: &[(u16, u16)], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 0xBB, 0x02, 0, 0, 0, 0, 0xAA];
+        for &(tpid, tci) in tags {
+            f.extend_from_slice(&tpid.to_be_bytes());
+            f.extend_from_slice(&tci.to_be_bytes());
+        }
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn eth4(payload: &[u8]) -> Vec<u8> {
+        eth(&[], 0x0800, payload)
+    }
+
+    /// ICMP message (type, code, checksum 0, 4 unused bytes) quoting `quoted`.
+    fn icmp(ty: u8, code: u8, quoted: &[u8]) -> Vec<u8> {
+        let mut m = vec![ty, code, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(quoted);
+        m
+    }
+
+    /// A TCP packet from A:40000 to B:443 in IPv4.
+    fn tcp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+        ipv4(6, src, dst, 1, 0x4000, &tcp(sport, dport, 1000, 0, 0x02, &[]))
+    }
+
+    // ------------------------------------------------------------- real frames
+
+    struct WantTcp {
+        frame: usize,
+        src: &'static str,
+        dst: &'static str,
+        ports: (u16, u16),
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        window: u16,
+        len: usize,
+        vlan: &'static [u16],
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    const fn w(
+        frame: usize,
+        src: &'static str,
+        dst: &'static str,
+        ports: (u16, u16),
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        window: u16,
+        len: usize,
+        vlan: &'static [u16],
+    ) -> WantTcp {
+        WantTcp {
+            frame,
+            src,
+            dst,
+            ports,
+            seq,
+            ack,
+            flags,
+            window,
+            len,
+            vlan,
+        }
+    }
+
+    #[test]
+    fn tcp_frames_of_every_link_type_match_tshark() {
+        // tshark -r F -T fields -e ip.src -e ip.dst -e tcp.srcport -e tcp.dstport -e tcp.seq_raw
+        //   -e tcp.ack_raw -e tcp.flags -e tcp.window_size_value -e tcp.len -e vlan.id
+        let lo = "127.0.0.1";
+        let cases: [(&str, &[u8], u16, Vec<WantTcp>); 6] = [
+            (
+                "loopback-tcp-udp (Ethernet)",
+                LOOPBACK,
+                1,
+                vec![
+                    w(1, lo, lo, (35200, 8080), 4030039658, 0, 0x02, 65495, 0, &[]),
+                    w(2, lo, lo, (8080, 35200), 1175477592, 4030039659, 0x12, 65483, 0, &[]),
+                    w(4, lo, lo, (35200, 8080), 4030039659, 1175477593, 0x18, 64, 87, &[]),
+                ],
+            ),
+            (
+                "linux-sll",
+                SLL,
+                113,
+                vec![
+                    w(
+                        1,
+                        "10.99.1.1",
+                        "10.99.1.2",
+                        (55540, 7001),
+                        3886376641,
+                        0,
+                        0x02,
+                        64240,
+                        0,
+                        &[],
+                    ),
+                    w(
+                        4,
+                        "10.99.1.2",
+                        "10.99.1.1",
+                        (7001, 55540),
+                        4179601759,
+                        3886376642,
+                        0x18,
+                        64,
+                        36,
+                        &[],
+                    ),
+                ],
+            ),
+            (
+                "linux-sll2",
+                SLL2,
+                276,
+                vec![
+                    w(
+                        1,
+                        "10.99.1.1",
+                        "10.99.1.2",
+                        (55556, 7001),
+                        1230818294,
+                        0,
+                        0x02,
+                        64240,
+                        0,
+                        &[],
+                    ),
+                    w(
+                        4,
+                        "10.99.1.2",
+                        "10.99.1.1",
+                        (7001, 55556),
+                        2892032009,
+                        1230818295,
+                        0x18,
+                        64,
+                        36,
+                        &[],
+                    ),
+                ],
+            ),
+            (
+                "raw-ip",
+                RAW,
+                101,
+                vec![
+                    w(
+                        1,
+                        "10.99.3.1",
+                        "10.99.3.2",
+                        (32780, 8080),
+                        2914750752,
+                        0,
+                        0x02,
+                        64240,
+                        0,
+                        &[],
+                    ),
+                    w(
+                        2,
+                        "10.99.3.2",
+                        "10.99.3.1",
+                        (8080, 32780),
+                        2383695920,
+                        2914750753,
+                        0x12,
+                        65160,
+                        0,
+                        &[],
+                    ),
+                    w(
+                        4,
+                        "10.99.3.1",
+                        "10.99.3.2",
+                        (32780, 8080),
+                        2914750753,
+                        2383695921,
+                        0x18,
+                        63,
+                        87,
+                        &[],
+                    ),
+                ],
+            ),
+            (
+                "vlan-8021q-qinq",
+                VLAN,
+                1,
+                vec![
+                    w(
+                        1,
+                        "10.99.100.1",
+                        "10.99.100.2",
+                        (57554, 8080),
+                        1837495270,
+                        0,
+                        0x02,
+                        64240,
+                        0,
+                        &[100],
+                    ),
+                    w(
+                        4,
+                        "10.99.100.1",
+                        "10.99.100.2",
+                        (57554, 8080),
+                        1837495271,
+                        2183421025,
+                        0x18,
+                        63,
+                        89,
+                        &[100],
+                    ),
+                    // 802.1ad outer tag 200, 802.1Q inner tag 300 (tshark: ieee8021ad.id, vlan.id)
+                    w(
+                        18,
+                        "10.99.230.1",
+                        "10.99.230.2",
+                        (35018, 7001),
+                        3133276316,
+                        0,
+                        0x02,
+                        64240,
+                        0,
+                        &[200, 300],
+                    ),
+                    w(
+                        21,
+                        "10.99.230.2",
+                        "10.99.230.1",
+                        (7001, 35018),
+                        1595856467,
+                        3133276317,
+                        0x18,
+                        64,
+                        36,
+                        &[200, 300],
+                    ),
+                ],
+            ),
+            (
+                "ipv6-tcp-udp",
+                IPV6,
+                1,
+                vec![
+                    w(1, "::1", "::1", (60962, 8080), 2087331538, 0, 0x02, 65476, 0, &[]),
+                    w(
+                        2,
+                        "::1",
+                        "::1",
+                        (8080, 60962),
+                        2383873202,
+                        2087331539,
+                        0x12,
+                        65464,
+                        0,
+                        &[],
+                    ),
+                    w(
+                        4,
+                        "::1",
+                        "::1",
+                        (60962, 8080),
+                        2087331539,
+                        2383873203,
+                        0x18,
+                        64,
+                        83,
+                        &[],
+                    ),
+                ],
+            ),
+        ];
+        for (name, bytes, link, wants) in cases {
+            let all = frames(bytes);
+            for want in wants {
+                let fr = all[want.frame - 1];
+                assert_eq!(fr.link_type, LinkType(link), "{name}");
+                let m = decode(&fr).unwrap_or_else(|e| panic!("{name} frame {}: {e:?}", want.frame));
+                let t = tcp_of(&m);
+                let at = format!("{name} frame {}", want.frame);
+                assert_eq!((m.src, m.dst), (v4(want.src), v4(want.dst)), "{at}");
+                assert_eq!(m.src.to_ip().to_string(), want.src, "{at}");
+                assert_eq!(m.ip_proto, 6, "{at}");
+                assert_eq!((t.src_port, t.dst_port), want.ports, "{at}");
+                assert_eq!(
+                    (t.seq, t.ack, t.flags, t.window),
+                    (want.seq, want.ack, want.flags, want.window),
+                    "{at}"
+                );
+                assert_eq!(t.payload.len(), want.len, "{at}");
+                assert_eq!(t.payload_len as usize, want.len, "{at}");
+                // the payload is the frame's last bytes (no padding in these frames)
+                assert_eq!(t.payload, &fr.data[fr.data.len() - want.len..], "{at}");
+                assert_eq!(vlans(&m), want.vlan, "{at}");
+                assert_eq!(t.has(TcpMeta::SYN), want.flags & 0x02 != 0, "{at}");
+                assert_eq!(t.has(TcpMeta::ACK), want.flags & 0x10 != 0, "{at}");
+            }
+        }
+    }
+
+    #[test]
+    fn udp_frames_match_tshark() {
+        // tshark -Y udp -e ip.src -e ip.dst -e udp.srcport -e udp.dstport -e udp.length -e vlan.id
+        // (name, file, frame number, src, dst, ports, udp.length, vlan ids)
+        type Case = (
+            &'static str,
+            &'static [u8],
+            usize,
+            &'static str,
+            &'static str,
+            (u16, u16),
+            usize,
+            &'static [u16],
+        );
+        let cases: [Case; 8] = [
+            ("loopback", LOOPBACK, 41, "127.0.0.1", "127.0.0.1", (49984, 53), 57, &[]),
+            ("sll", SLL, 16, "10.99.1.1", "10.99.1.2", (49793, 7002), 40, &[]),
+            ("sll2", SLL2, 16, "10.99.1.1", "10.99.1.2", (52977, 7002), 40, &[]),
+            ("raw", RAW, 11, "10.99.3.1", "10.99.3.2", (59565, 53), 57, &[]),
+            (
+                "vlan",
+                VLAN,
+                14,
+                "10.99.100.1",
+                "10.99.100.2",
+                (54740, 7002),
+                40,
+                &[100],
+            ),
+            (
+                "qinq",
+                VLAN,
+                33,
+                "10.99.230.1",
+                "10.99.230.2",
+                (50215, 53),
+                0,
+                &[200, 300],
+            ),
+            ("ipv6", IPV6, 28, "::1", "::1", (53243, 53), 57, &[]),
+            (
+                "multi-interface",
+                MULTI,
+                16,
+                "127.0.0.1",
+                "127.0.0.1",
+                (36065, 7002),
+                40,
+                &[],
+            ),
+        ];
+        for (name, bytes, n, src, dst, ports, udp_len, vlan) in cases {
+            let m = decode(&frames(bytes)[n - 1]).unwrap();
+            let L4::Udp {
+                src_port,
+                dst_port,
+                payload,
+                ..
+            } = m.l4
+            else {
+                panic!("{name}: {:?}", m.l4)
+            };
+            assert_eq!((m.src, m.dst, m.ip_proto), (v4(src), v4(dst), 17), "{name}");
+            assert_eq!((src_port, dst_port), ports, "{name}");
+            if udp_len != 0 {
+                assert_eq!(payload.len(), udp_len - 8, "{name}");
+            }
+            assert_eq!(vlans(&m), vlan, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_fixture_frame_decodes_and_counts_match_tshark() {
+        // tshark -Y tcp | wc -l ; tshark -Y udp | wc -l
+        let counts = [(40, 8), (15, 2), (15, 2), (10, 4), (28, 6), (27, 6), (15, 4), (30, 8)];
+        for ((name, bytes), (tcp_n, udp_n)) in ALL.iter().zip(counts) {
+            let (mut t, mut u) = (0, 0);
+            for (i, fr) in frames(bytes).iter().enumerate() {
+                let m = decode(fr).unwrap_or_else(|e| panic!("{name} frame {}: {e:?}", i + 1));
+                match m.l4 {
+                    L4::Tcp(_) => t += 1,
+                    L4::Udp { .. } => u += 1,
+                    other => panic!("{name} frame {}: {other:?}", i + 1),
+                }
+                assert_eq!(m.src.v6, *name == "ipv6-tcp-udp");
+                assert_ne!(shard_hash(fr), 0, "{name} frame {}", i + 1);
+            }
+            assert_eq!((t, u), (tcp_n, udp_n), "{name}");
+        }
+    }
+
+    // ------------------------------------------------------------- link layers
+
+    #[test]
+    fn bsd_null_and_loop_address_families() {
+        let p4 = tcp4(A, B, 40000, 443);
+        let p6 = ipv6(6, A6, B6, &tcp(40000, 443, 7, 0, 0x02, &[]));
+        let with = |af: [u8; 4], p: &[u8]| [&af[..], p].concat();
+        // NULL (0): host byte order (either, since the file may come from another host)
+        for (af, p, v6) in [
+            (2u32.to_ne_bytes(), &p4, false),
+            (2u32.to_le_bytes(), &p4, false),
+            (2u32.to_be_bytes(), &p4, false),
+            (30u32.to_le_bytes(), &p6, true), // macOS AF_INET6
+            (30u32.to_be_bytes(), &p6, true),
+            (28u32.to_le_bytes(), &p6, true), // FreeBSD
+            (24u32.to_le_bytes(), &p6, true), // NetBSD/OpenBSD
+            (10u32.to_le_bytes(), &p6, true), // Linux
+        ] {
+            let d = with(af, p);
+            let m = decode(&frame(0, &d)).unwrap_or_else(|e| panic!("{af:?}: {e:?}"));
+            assert_eq!(m.src.v6, v6);
+            let t = tcp_of(&m);
+            assert_eq!((t.src_port, t.dst_port), (40000, 443));
+        }
+        // LOOP (108): network byte order
+        for (af, p) in [
+            (2u32.to_be_bytes(), &p4),
+            (24u32.to_be_bytes(), &p6),
+            (30u32.to_be_bytes(), &p6),
+        ] {
+            let d = with(af, p);
+            assert!(matches!(decode(&frame(108, &d)).unwrap().l4, L4::Tcp(_)));
+        }
+        let d = with(2u32.to_be_bytes(), &p4);
+        let m = decode(&frame(108, &d)).unwrap();
+        assert_eq!((m.src, m.dst), (Addr::v4(A), Addr::v4(B)));
+        // LOOP with the value in little-endian order is not AF_INET
+        assert_eq!(
+            decode(&frame(108, &with(2u32.to_le_bytes(), &p4))).unwrap_err(),
+            DecodeError::NotIp
+        );
+        // AF_APPLETALK (16), AF_UNIX (1): not IP
+        assert_eq!(
+            decode(&frame(0, &with(16u32.to_le_bytes(), &p4))).unwrap_err(),
+            DecodeError::NotIp
+        );
+        assert_eq!(
+            decode(&frame(0, &with(1u32.to_le_bytes(), &p4))).unwrap_err(),
+            DecodeError::NotIp
+        );
+        assert_eq!(decode(&frame(0, &[2, 0, 0])).unwrap_err(), DecodeError::LinkTruncated);
+        assert_eq!(decode(&frame(108, &[])).unwrap_err(), DecodeError::LinkTruncated);
+    }
+
+    #[test]
+    fn raw_ip_link_types() {
+        let p4 = tcp4(A, B, 1, 2);
+        let p6 = ipv6(17, A6, B6, &udp(3, 4, b"x"));
+        for link in [101, 12, 14, 228] {
+            assert!(matches!(decode(&frame(link, &p4)).unwrap().l4, L4::Tcp(_)), "{link}");
+        }
+        for link in [101, 12, 14, 229] {
+            let m = decode(&frame(link, &p6)).unwrap();
+            assert_eq!((m.src, m.dst), (Addr::v6(A6), Addr::v6(B6)), "{link}");
+        }
+    }
+
+    #[test]
+    fn linux_cooked_headers() {
+        let p = tcp4(A, B, 5, 6);
+        // SLL: packet type, ARPHRD, address length, address [8], protocol
+        let mut sll = vec![0, 4, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00];
+        sll.extend_from_slice(&p);
+        assert!(matches!(decode(&frame(113, &sll)).unwrap().l4, L4::Tcp(_)));
+        sll[14..16].copy_from_slice(&[0x08, 0x06]); // ARP
+        assert_eq!(decode(&frame(113, &sll)).unwrap_err(), DecodeError::NotIp);
+        assert_eq!(decode(&frame(113, &sll[..15])).unwrap_err(), DecodeError::LinkTruncated);
+        // SLL2: protocol, reserved, ifindex, ARPHRD, packet type, address length, address [8]
+        let mut sll2 = vec![0x86, 0xDD, 0, 0, 0, 0, 0, 2, 0, 1, 4, 6, 2, 0, 0, 0, 0, 1, 0, 0];
+        sll2.extend_from_slice(&ipv6(17, A6, B6, &udp(53, 5353, b"q")));
+        let m = decode(&frame(276, &sll2)).unwrap();
+        assert!(matches!(
+            m.l4,
+            L4::Udp {
+                src_port: 53,
+                dst_port: 5353,
+                ..
+            }
+        ));
+        assert_eq!(
+            decode(&frame(276, &sll2[..19])).unwrap_err(),
+            DecodeError::LinkTruncated
+        );
+        // a VLAN tag inside SLL is followed too
+        let mut tagged = vec![0x81, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 4, 6, 2, 0, 0, 0, 0, 1, 0, 0];
+        tagged.extend_from_slice(&[0x00, 0x2A, 0x08, 0x00]);
+        tagged.extend_from_slice(&p);
+        assert_eq!(vlans(&decode(&frame(276, &tagged)).unwrap()), [42]);
+    }
+
+    #[test]
+    fn vlan_tags() {
+        let p = tcp4(A, B, 1, 2);
+        // priority bits are not part of the id; 802.1ad, 802.1Q and 0x9100 TPIDs
+        for (tags, want) in [
+            (&[(0x8100, 0xE064)][..], &[100][..]),
+            (&[(0x88A8, 200), (0x8100, 300)], &[200, 300]),
+            (&[(0x9100, 7), (0x8100, 8)], &[7, 8]),
+        ] {
+            let f = eth(tags, 0x0800, &p);
+            assert_eq!(vlans(&decode(&frame(1, &f)).unwrap()), want);
+        }
+        // three tags: followed, the outer two recorded
+        let three = eth(&[(0x88A8, 1), (0x8100, 2), (0x8100, 3)], 0x0800, &p);
+        let m = decode(&frame(1, &three)).unwrap();
+        assert_eq!(vlans(&m), [1, 2]);
+        assert!(matches!(m.l4, L4::Tcp(_)));
+        // four is more than we follow
+        let four = eth(&[(0x88A8, 1), (0x8100, 2), (0x8100, 3), (0x8100, 4)], 0x0800, &p);
+        assert_eq!(decode(&frame(1, &four)).unwrap_err(), DecodeError::LinkTruncated);
+        // a tag cut short
+        let cut = eth(&[], 0x8100, &[0, 100]);
+        assert_eq!(decode(&frame(1, &cut)).unwrap_err(), DecodeError::LinkTruncated);
+        // a tagged ARP frame
+        let arp = eth(&[(0x8100, 5)], 0x0806, &[0; 28]);
+        assert_eq!(decode(&frame(1, &arp)).unwrap_err(), DecodeError::NotIp);
+    }
+
+    #[test]
+    fn link_errors() {
+        assert_eq!(decode(&frame(1, &[0; 13])).unwrap_err(), DecodeError::LinkTruncated);
+        assert_eq!(decode(&frame(1, &[])).unwrap_err(), DecodeError::LinkTruncated);
+        let arp = eth(&[], 0x0806, &[0, 1, 8, 0, 6, 4, 0, 1]);
+        assert_eq!(decode(&frame(1, &arp)).unwrap_err(), DecodeError::NotIp);
+        let lldp = eth(&[], 0x88CC, &[0; 20]);
+        assert_eq!(decode(&frame(1, &lldp)).unwrap_err(), DecodeError::NotIp);
+        // 802.3 length field + LLC (STP)
+        let stp = eth(&[], 38, &[0x42, 0x42, 0x03, 0, 0]);
+        assert_eq!(decode(&frame(1, &stp)).unwrap_err(), DecodeError::NotIp);
+        let p = tcp4(A, B, 1, 2);
+        assert_eq!(
+            decode(&frame(147, &p)).unwrap_err(),
+            DecodeError::UnsupportedLinkType(147)
+        );
+        assert_eq!(
+            decode(&frame(105, &p)).unwrap_err(),
+            DecodeError::UnsupportedLinkType(105)
+        );
+        assert_eq!(shard_hash(&frame(147, &p)), 0);
+        assert_eq!(shard_hash(&frame(1, &arp)), 0);
+        assert_eq!(shard_hash(&frame(1, &[0; 13])), 0);
+    }
+
+    #[test]
+    fn decode_error_names() {
+        let all = [
+            DecodeError::UnsupportedLinkType(9),
+            DecodeError::LinkTruncated,
+            DecodeError::NotIp,
+            DecodeError::IpHeader,
+            DecodeError::TransportHeader,
+        ];
+        let idx: Vec<usize> = all.iter().map(|e| e.index()).collect();
+        assert_eq!(idx, [0, 1, 2, 3, 4]);
+        assert_eq!(all.len(), DecodeError::COUNT);
+        assert_eq!(DecodeError::UnsupportedLinkType(147).name(), "unsupported_link_type");
+        assert_eq!(DecodeError::TransportHeader.name(), "transport_header");
+    }
+
+    // ------------------------------------------------------------- IP layer
+
+    #[test]
+    fn ip_header_errors() {
+        let p = tcp4(A, B, 1, 2);
+        assert_eq!(decode(&frame(1, &eth4(&p[..10]))).unwrap_err(), DecodeError::IpHeader);
+        assert_eq!(decode(&frame(1, &eth4(&[]))).unwrap_err(), DecodeError::IpHeader);
+        let mut bad = p.clone();
+        bad[0] = 0x75; // version 7
+        assert_eq!(decode(&frame(101, &bad)).unwrap_err(), DecodeError::IpHeader);
+        let mut bad = p.clone();
+        bad[0] = 0x44; // IHL 4 (16 bytes)
+        assert_eq!(decode(&frame(101, &bad)).unwrap_err(), DecodeError::IpHeader);
+        let p6 = ipv6(6, A6, B6, &tcp(1, 2, 3, 4, 0x10, &[]));
+        assert_eq!(decode(&frame(101, &p6[..39])).unwrap_err(), DecodeError::IpHeader);
+    }
+
+    #[test]
+    fn ipv4_options_padding_and_snap_length() {
+        // IHL 6: a 4-byte option (NOP NOP NOP EOL) before TCP
+        let seg = tcp(1234, 25, 99, 0, 0x18, b"EHLO x\r\n");
+        let mut p = ipv4(6, A, B, 1, 0, &seg);
+        p.splice(20..20, [1, 1, 1, 0]);
+        p[0] = 0x46;
+        p[2..4].copy_from_slice(&((24 + seg.len()) as u16).to_be_bytes());
+        let m = decode(&frame(101, &p)).unwrap();
+        let t = tcp_of(&m);
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.payload),
+            (1234, 25, 99, &b"EHLO x\r\n"[..])
+        );
+        // Ethernet padding after a short packet is not payload
+        let mut padded = eth4(&tcp4(A, B, 1, 2));
+        padded.resize(60, 0xEE);
+        let t = tcp_of(&decode(&frame(1, &padded)).unwrap()).payload_len;
+        assert_eq!(t, 0);
+        assert!(tcp_of(&decode(&frame(1, &padded)).unwrap()).payload.is_empty());
+        // a frame cut by the snap length: captured payload, declared length
+        let full = eth4(&ipv4(6, A, B, 1, 0, &tcp(1, 2, 3, 4, 0x18, &[0x55; 1000])));
+        let m = decode(&frame(1, &full[..14 + 20 + 20 + 100])).unwrap();
+        let t = tcp_of(&m);
+        assert_eq!((t.payload.len(), t.payload_len), (100, 1000));
+        let cut = eth4(&ipv4(17, A, B, 1, 0, &udp(9, 10, &[7; 300]))[..20 + 8 + 50]);
+        let u = decode(&frame(1, &cut)).unwrap();
+        assert!(matches!(u.l4, L4::Udp { payload, .. } if payload.len() == 50));
+    }
+
+    #[test]
+    fn ipv4_fragments() {
+        let data: Vec<u8> = (0..72u8).collect();
+        // first piece: MF, offset 0
+        let first = ipv4(17, A, B, 0x1234, 0x2000, &data[..24]);
+        let f = eth4(&first);
+        let m = decode(&frame(1, &f)).unwrap();
+        assert_eq!((m.src, m.dst, m.ip_proto), (Addr::v4(A), Addr::v4(B), 17));
+        let L4::Fragment(f) = m.l4 else { panic!("{:?}", m.l4) };
+        assert_eq!((f.id, f.offset, f.more, f.data), (0x1234, 0, true, &data[..24]));
+        // middle: MF, offset 3 (24 bytes)
+        let mid = ipv4(17, A, B, 0x1234, 0x2000 | 3, &data[24..48]);
+        let L4::Fragment(f) = decode(&frame(101, &mid)).unwrap().l4 else {
+            panic!()
+        };
+        assert_eq!((f.id, f.offset, f.more, f.data), (0x1234, 24, true, &data[24..48]));
+        // last: offset 6 (48 bytes), no MF, DF clear; the 13-bit offset's top value too
+        let last = ipv4(17, A, B, 0x1234, 6, &data[48..]);
+        let L4::Fragment(f) = decode(&frame(101, &last)).unwrap().l4 else {
+            panic!()
+        };
+        assert_eq!((f.id, f.offset, f.more, f.data), (0x1234, 48, false, &data[48..]));
+        let far = ipv4(6, A, B, 0xFFFF, 0x1FFF, &data[..8]);
+        let L4::Fragment(f) = decode(&frame(101, &far)).unwrap().l4 else {
+            panic!()
+        };
+        assert_eq!((f.id, f.offset, f.more), (0xFFFF, 0x1FFF * 8, false));
+        // DF with offset 0 and no MF is a whole datagram
+        let whole = ipv4(17, A, B, 0x1234, 0x4000, &udp(1, 2, b"abc"));
+        assert!(matches!(decode(&frame(101, &whole)).unwrap().l4, L4::Udp { .. }));
+        // the reassembled payload decodes with transport_from_ip_payload
+        let u = udp(53, 4444, &data);
+        let l4 = transport_from_ip_payload(17, &u, false).unwrap();
+        assert!(matches!(l4, L4::Udp { src_port: 53, dst_port: 4444, payload, .. } if payload == &data[..]));
+        let seg = tcp(80, 4444, 1, 2, 0x10, b"hi");
+        let l4 = transport_from_ip_payload(6, &seg, false).unwrap();
+        assert_eq!(
+            tcp_of(&PacketMeta {
+                l4,
+                ..decode(&frame(101, &whole)).unwrap()
+            })
+            .payload_len,
+            2
+        );
+    }
+
+    /// IPv6 Fragment extension header (RFC 8200 §4.5).
+    fn frag6(next: u8, offset8: u16, more: bool, id: u32) -> Vec<u8> {
+        let mut h = vec![next, 0];
+        h.extend_from_slice(&((offset8 << 3) | more as u16).to_be_bytes());
+        h.extend_from_slice(&id.to_be_bytes());
+        h
+    }
+
+    #[test]
+    fn ipv6_fragment_header() {
+        let data: Vec<u8> = (0..64u8).collect();
+        let p = ipv6(
+            44,
+            A6,
+            B6,
+            &[frag6(17, 0, true, 0xDEAD_BEEF), data[..32].to_vec()].concat(),
+        );
+        let m = decode(&frame(101, &p)).unwrap();
+        assert_eq!((m.src, m.dst, m.ip_proto), (Addr::v6(A6), Addr::v6(B6), 17));
+        let L4::Fragment(f) = m.l4 else { panic!("{:?}", m.l4) };
+        assert_eq!((f.id, f.offset, f.more, f.data), (0xDEAD_BEEF, 0, true, &data[..32]));
+        let p = ipv6(
+            44,
+            A6,
+            B6,
+            &[frag6(17, 4, false, 0xDEAD_BEEF), data[32..].to_vec()].concat(),
+        );
+        let f = eth(&[], 0x86DD, &p);
+        let m = decode(&frame(1, &f)).unwrap();
+        let L4::Fragment(f) = m.l4 else { panic!("{:?}", m.l4) };
+        assert_eq!((f.id, f.offset, f.more, f.data), (0xDEAD_BEEF, 32, false, &data[32..]));
+        // an atomic fragment (offset 0, no M) is a whole datagram
+        let p = ipv6(
+            44,
+            A6,
+            B6,
+            &[frag6(6, 0, false, 9), tcp(1, 2, 3, 4, 0x02, &[])].concat(),
+        );
+        let t = tcp_of(&decode(&frame(101, &p)).unwrap());
+        assert_eq!((t.src_port, t.dst_port, t.seq), (1, 2, 3));
+    }
+
+    #[test]
+    fn ipv6_extension_headers_before_tcp() {
+        // hop-by-hop (0) then destination options (60), each 8 bytes of padding options, then TCP
+        let hbh = [60u8, 0, 1, 4, 0, 0, 0, 0];
+        let dst = [6u8, 0, 1, 4, 0, 0, 0, 0];
+        let seg = tcp(50000, 443, 0xAABB_CCDD, 0, 0x02, b"hello");
+        let p = ipv6(0, A6, B6, &[&hbh[..], &dst, &seg].concat());
+        let f = eth(&[], 0x86DD, &p);
+        let m = decode(&frame(1, &f)).unwrap();
+        assert_eq!(m.ip_proto, 6);
+        let t = tcp_of(&m);
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.payload),
+            (50000, 443, 0xAABB_CCDD, &b"hello"[..])
+        );
+        assert_eq!(t.payload_len, 5);
+    }
+
+    // ------------------------------------------------------------- transport
+
+    #[test]
+    fn transport_header_errors() {
+        let seg = tcp(1, 2, 3, 4, 0x10, b"data");
+        // IP says 24 bytes of TCP follow; 10 were captured
+        let mut p = ipv4(6, A, B, 1, 0, &seg);
+        p.truncate(30);
+        assert_eq!(decode(&frame(1, &eth4(&p))).unwrap_err(), DecodeError::TransportHeader);
+        // data offset 4 (16 bytes): not a TCP header
+        let mut bad = seg.clone();
+        bad[12] = 0x40;
+        assert_eq!(
+            decode(&frame(101, &ipv4(6, A, B, 1, 0, &bad))).unwrap_err(),
+            DecodeError::TransportHeader
+        );
+        // data offset 15 (60 bytes) with 24 bytes there
+        bad[12] = 0xF0;
+        assert_eq!(
+            decode(&frame(101, &ipv4(6, A, B, 1, 0, &bad))).unwrap_err(),
+            DecodeError::TransportHeader
+        );
+        // UDP header cut short
+        let u = ipv4(17, A, B, 1, 0, &udp(1, 2, b"x")[..6]);
+        assert_eq!(decode(&frame(101, &u)).unwrap_err(), DecodeError::TransportHeader);
+        let u6 = ipv6(6, A6, B6, &seg[..19]);
+        assert_eq!(decode(&frame(101, &u6)).unwrap_err(), DecodeError::TransportHeader);
+        // other protocols are not errors
+        let gre = ipv4(47, A, B, 1, 0, &[0; 8]);
+        assert!(matches!(decode(&frame(101, &gre)).unwrap().l4, L4::Other));
+        let echo = ipv4(1, A, B, 1, 0, &icmp(8, 0, b"ping"));
+        assert!(matches!(decode(&frame(101, &echo)).unwrap().l4, L4::Other));
+        let echo6 = ipv6(58, A6, B6, &icmp(128, 0, b"ping"));
+        assert!(matches!(decode(&frame(101, &echo6)).unwrap().l4, L4::Other));
+    }
+
+    #[test]
+    fn icmp_errors_quote_the_invoking_packet() {
+        // RFC 792 destination unreachable (3/3) from a router, quoting A:40000 -> B:443 TCP
+        // (its IP header and the first 8 bytes of TCP)
+        let quoted = &tcp4(A, B, 40000, 443)[..28];
+        let p = ipv4(1, ROUTER, A, 7, 0, &icmp(3, 3, quoted));
+        let f = eth4(&p);
+        let m = decode(&frame(1, &f)).unwrap();
+        assert_eq!((m.src, m.dst, m.ip_proto), (Addr::v4(ROUTER), Addr::v4(A), 1));
+        let want = Quoted {
+            src: Addr::v4(A),
+            dst: Addr::v4(B),
+            proto: 6,
+            src_port: 40000,
+            dst_port: 443,
+        };
+        assert!(matches!(m.l4, L4::IcmpError(q) if q == want), "{:?}", m.l4);
+        // time exceeded (11) quoting UDP, and the whole quoted packet
+        let qu = ipv4(17, B, A, 3, 0, &udp(53, 5353, b"answer"));
+        let p = ipv4(1, ROUTER, B, 8, 0, &icmp(11, 0, &qu));
+        let L4::IcmpError(q) = decode(&frame(101, &p)).unwrap().l4 else {
+            panic!()
+        };
+        assert_eq!(
+            (q.src, q.dst, q.proto, q.src_port, q.dst_port),
+            (Addr::v4(B), Addr::v4(A), 17, 53, 5353)
+        );
+        // a quoted header with options (IHL 6)
+        let mut qo = tcp4(A, B, 1111, 2222);
+        qo.splice(20..20, [1, 1, 1, 0]);
+        qo[0] = 0x46;
+        let p = ipv4(1, ROUTER, A, 9, 0, &icmp(12, 0, &qo[..32]));
+        let L4::IcmpError(q) = decode(&frame(101, &p)).unwrap().l4 else {
+            panic!()
+        };
+        assert_eq!((q.src_port, q.dst_port), (1111, 2222));
+        // not quoting something we can follow: Other
+        let not_first = ipv4(6, A, B, 5, 10, &tcp(1, 2, 3, 4, 0, &[])[..8]);
+        let qicmp = ipv4(1, A, B, 5, 0, &icmp(8, 0, b"echo"));
+        for (what, msg) in [
+            ("quoted non-first fragment", icmp(3, 4, &not_first)),
+            ("quoted ICMP", icmp(3, 1, &qicmp)),
+            ("quote cut inside the ports", icmp(3, 3, &quoted[..22])),
+            ("quote cut inside the IP header", icmp(3, 3, &quoted[..12])),
+            (
+                "quoted IPv6 in ICMPv4",
+                icmp(3, 3, &ipv6(6, A6, B6, &tcp(1, 2, 3, 4, 0, &[]))),
+            ),
+        ] {
+            let p = ipv4(1, ROUTER, A, 9, 0, &msg);
+            assert!(matches!(decode(&frame(101, &p)).unwrap().l4, L4::Other), "{what}");
+        }
+        // ICMPv6 destination unreachable (1) quoting A6:5060 -> B6:5061 UDP
+        let q6 = ipv6(17, A6, B6, &udp(5060, 5061, b"INVITE"));
+        let p = ipv6(58, ROUTER6, A6, &icmp(1, 4, &q6));
+        let f = eth(&[], 0x86DD, &p);
+        let m = decode(&frame(1, &f)).unwrap();
+        assert_eq!(m.ip_proto, 58);
+        let L4::IcmpError(q) = m.l4 else { panic!("{:?}", m.l4) };
+        assert_eq!(
+            q,
+            Quoted {
+                src: Addr::v6(A6),
+                dst: Addr::v6(B6),
+                proto: 17,
+                src_port: 5060,
+                dst_port: 5061
+            }
+        );
+        // packet too big (2) quoting TCP
+        let p = ipv6(
+            58,
+            ROUTER6,
+            B6,
+            &icmp(2, 0, &ipv6(6, B6, A6, &tcp(443, 40000, 1, 2, 0x10, &[]))),
+        );
+        let L4::IcmpError(q) = decode(&frame(101, &p)).unwrap().l4 else {
+            panic!()
+        };
+        assert_eq!((q.src, q.proto, q.src_port, q.dst_port), (Addr::v6(B6), 6, 443, 40000));
+    }
+
+    // ------------------------------------------------------------- shard hash
+
+    #[test]
+    fn shard_hash_is_symmetric_and_tells_pairs_apart() {
+        let ab = eth4(&tcp4(A, B, 40000, 443));
+        let ba = eth4(&tcp4(B, A, 443, 40000));
+        let h = shard_hash(&frame(1, &ab));
+        assert_ne!(h, 0);
+        assert_eq!(h, shard_hash(&frame(1, &ba)));
+        // the same pair on other link types and ports, and as a UDP flow
+        assert_eq!(h, shard_hash(&frame(101, &tcp4(B, A, 1, 2))));
+        assert_eq!(h, shard_hash(&frame(101, &ipv4(17, A, B, 1, 0, &udp(5, 6, b"")))));
+        // IPv4 fragments (no ports) go with their flow
+        assert_eq!(h, shard_hash(&frame(101, &ipv4(6, A, B, 9, 20, &[0; 16]))));
+        // IPv6 both ways, with an extension header, and fragments
+        let h6 = shard_hash(&frame(101, &ipv6(6, A6, B6, &tcp(1, 2, 3, 4, 0x02, &[]))));
+        assert_eq!(
+            h6,
+            shard_hash(&frame(101, &ipv6(6, B6, A6, &tcp(2, 1, 3, 4, 0x12, &[]))))
+        );
+        let hbh = [6u8, 0, 1, 4, 0, 0, 0, 0];
+        let ext = ipv6(0, B6, A6, &[&hbh[..], &tcp(2, 1, 3, 4, 0x10, &[])].concat());
+        assert_eq!(h6, shard_hash(&frame(101, &ext)));
+        let fr6 = ipv6(44, A6, B6, &[frag6(17, 4, false, 1), vec![0; 8]].concat());
+        assert_eq!(h6, shard_hash(&frame(101, &fr6)));
+        // different address pairs: different values
+        let mut seen = std::collections::HashSet::new();
+        for x in 0..40u8 {
+            for y in x + 1..40 {
+                let p = tcp4([10, 1, 0, x], [10, 1, 0, y], 1000, 80);
+                assert!(seen.insert(shard_hash(&frame(101, &p))), "{x} {y}");
+            }
+        }
+        assert!(!seen.contains(&h));
+        assert_ne!(h, h6);
+    }
+
+    #[test]
+    fn shard_hash_of_vlan_frames_is_symmetric() {
+        for tags in [&[(0x8100u16, 100u16)][..], &[(0x88A8, 200), (0x8100, 300)]] {
+            let ab = shard_hash(&frame(1, &eth(tags, 0x0800, &tcp4(A, B, 1, 2))));
+            let ba = shard_hash(&frame(1, &eth(tags, 0x0800, &tcp4(B, A, 2, 1))));
+            assert_eq!(ab, ba, "{tags:?}");
+            assert_ne!(ab, 0);
+        }
+        // the real QinQ and single-tag flows of the fixture, both directions
+        let all = frames(VLAN);
+        assert_eq!(shard_hash(&all[0]), shard_hash(&all[1])); // tag 100, SYN / SYN-ACK
+        assert_eq!(shard_hash(&all[17]), shard_hash(&all[18])); // tags 200/300
+        assert_eq!(shard_hash(&all[32]), shard_hash(&all[33])); // UDP in 200/300
+    }
+
+    #[test]
+    fn shard_hash_puts_icmp_errors_with_the_quoted_flow() {
+        let flow = shard_hash(&frame(1, &eth4(&tcp4(A, B, 40000, 443))));
+        let reverse = shard_hash(&frame(1, &eth4(&tcp4(B, A, 443, 40000))));
+        let err = ipv4(1, ROUTER, A, 7, 0, &icmp(3, 3, &tcp4(A, B, 40000, 443)[..28]));
+        assert_eq!(shard_hash(&frame(1, &eth4(&err))), flow);
+        assert_eq!(shard_hash(&frame(101, &err)), reverse);
+        // from the peer, quoting the reverse direction
+        let err = ipv4(1, B, A, 7, 0, &icmp(3, 3, &tcp4(A, B, 40000, 443)[..28]));
+        assert_eq!(shard_hash(&frame(101, &err)), flow);
+        // VLAN-tagged: like the tagged flow
+        let tags = [(0x88A8, 200), (0x8100, 300)];
+        let tagged_flow = shard_hash(&frame(1, &eth(&tags, 0x0800, &tcp4(B, A, 443, 40000))));
+        let tagged_err = shard_hash(&frame(1, &eth(&tags, 0x0800, &err)));
+        assert_eq!(tagged_err, tagged_flow);
+        // ICMPv6
+        let flow6 = shard_hash(&frame(101, &ipv6(17, A6, B6, &udp(5060, 5061, b"x"))));
+        let err6 = ipv6(58, ROUTER6, A6, &icmp(1, 4, &ipv6(17, A6, B6, &udp(5060, 5061, b"x"))));
+        assert_eq!(shard_hash(&frame(101, &err6)), flow6);
+        // an ICMP message that is not an error is hashed by its own addresses
+        let echo = ipv4(1, ROUTER, A, 7, 0, &icmp(8, 0, b"ping"));
+        assert_eq!(
+            shard_hash(&frame(101, &echo)),
+            shard_hash(&frame(101, &tcp4(A, ROUTER, 1, 2)))
+        );
+    }
+
+    /// A frame with the given address pair and VLAN ids, hashed the plain way: what
+    /// `shard_hash` must give any frame that `decode` says belongs to that pair.
+    fn canonical_hash(src: Addr, dst: Addr, vlan: &[u16]) -> u64 {
+        let tags: Vec<(u16, u16)> = vlan.iter().map(|&v| (0x8100, v)).collect();
+        let p = if src.v6 {
+            (0x86DD, ipv6(17, src.bytes, dst.bytes, &udp(1, 2, &[])))
+        } else {
+            let a = |x: Addr| [x.bytes[0], x.bytes[1], x.bytes[2], x.bytes[3]];
+            (0x0800, ipv4(17, a(src), a(dst), 0, 0, &udp(1, 2, &[])))
+        };
+        shard_hash(&frame(1, &eth(&tags, p.0, &p.1)))
+    }
+
+    /// Deterministic xorshift.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// Real and built frames to cut and mutate.
+    fn sample_frames() -> Vec<(u16, Vec<u8>)> {
+        let mut out: Vec<(u16, Vec<u8>)> = Vec::new();
+        for (_, bytes) in ALL {
+            for fr in frames(bytes).iter().take(6) {
+                out.push((fr.link_type.0, fr.data.to_vec()));
+            }
+        }
+        let v = frames(VLAN);
+        for i in [17, 20, 32] {
+            out.push((1, v[i].data.to_vec()));
+        }
+        let quoted = &tcp4(A, B, 40000, 443)[..28];
+        out.push((
+            1,
+            eth(&[(0x8100, 9)], 0x0800, &ipv4(1, ROUTER, A, 7, 0, &icmp(3, 3, quoted))),
+        ));
+        out.push((
+            101,
+            ipv6(58, ROUTER6, A6, &icmp(1, 4, &ipv6(17, A6, B6, &udp(5060, 5061, b"x")))),
+        ));
+        out.push((101, ipv4(17, A, B, 0x1234, 0x2000, &[0; 24])));
+        out.push((101, ipv6(44, A6, B6, &[frag6(17, 4, false, 1), vec![0; 8]].concat())));
+        let hbh = [6u8, 0, 1, 4, 0, 0, 0, 0];
+        out.push((
+            101,
+            ipv6(0, B6, A6, &[&hbh[..], &tcp(2, 1, 3, 4, 0x10, b"abc")].concat()),
+        ));
+        out.push((0, [&2u32.to_le_bytes()[..], &tcp4(A, B, 1, 2)].concat()));
+        out.push((
+            108,
+            [&24u32.to_be_bytes()[..], &ipv6(17, A6, B6, &udp(1, 2, b"z"))].concat(),
+        ));
+        out
+    }
+
+    #[test]
+    fn every_prefix_of_real_frames_decodes_without_panic() {
+        for (link, data) in sample_frames() {
+            for n in 0..=data.len() {
+                let fr = frame(link, &data[..n]);
+                let h = shard_hash(&fr);
+                if let Ok(m) = decode(&fr) {
+                    let (s, d) = match m.l4 {
+                        L4::IcmpError(q) => (q.src, q.dst),
+                        _ => (m.src, m.dst),
+                    };
+                    assert_eq!(h, canonical_hash(s, d, &vlans(&m)), "link {link} prefix {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prefixes_of_a_tcp_frame_fail_layer_by_layer() {
+        // loopback-tcp-udp frame 4: Ethernet 14 + IPv4 20 + TCP 32 + 87 bytes of HTTP
+        let fr = frames(LOOPBACK)[3];
+        assert_eq!(fr.data.len(), 153);
+        // QinQ frame 21: Ethernet 14 + two tags 8 + IPv4 20 + TCP 32 + 36 bytes
+        let q = frames(VLAN)[20];
+        for (data, link_end, ip_end, tcp_end) in [(fr.data, 14, 34, 66), (q.data, 22, 42, 74)] {
+            for n in 0..=data.len() {
+                let r = decode(&frame(1, &data[..n]));
+                match n {
+                    _ if n < link_end => assert_eq!(r.unwrap_err(), DecodeError::LinkTruncated, "{n}"),
+                    _ if n < ip_end => assert_eq!(r.unwrap_err(), DecodeError::IpHeader, "{n}"),
+                    _ if n < tcp_end => assert_eq!(r.unwrap_err(), DecodeError::TransportHeader, "{n}"),
+                    _ => {
+                        let m = r.unwrap();
+                        let t = tcp_of(&m);
+                        assert_eq!(t.payload, &data[tcp_end..n]);
+                        assert_eq!(t.payload_len as usize, data.len() - tcp_end);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_frames_never_panic_and_hash_where_decode_says() {
+        let samples = sample_frames();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for round in 0..20_000 {
+            let (link, orig) = &samples[round % samples.len()];
+            let mut data = orig.clone();
+            for _ in 0..1 + rng.next() % 4 {
+                let at = (rng.next() as usize) % data.len().clamp(1, 96);
+                if at < data.len() {
+                    data[at] = rng.next() as u8;
+                }
+            }
+            let cut = if rng.next().is_multiple_of(4) {
+                (rng.next() as usize) % (data.len() + 1)
+            } else {
+                data.len()
+            };
+            let link = if rng.next().is_multiple_of(50) {
+                [0u16, 1, 101, 108, 113, 276][round % 6]
+            } else {
+                *link
+            };
+            let fr = frame(link, &data[..cut]);
+            let h = shard_hash(&fr);
+            if let Ok(m) = decode(&fr) {
+                let (s, d) = match m.l4 {
+                    L4::IcmpError(q) => (q.src, q.dst),
+                    _ => (m.src, m.dst),
+                };
+                assert_eq!(
+                    h,
+                    canonical_hash(s, d, &vlans(&m)),
+                    "round {round}: {:02x?}",
+                    &data[..cut]
+                );
+            }
+        }
+        // and random bytes on every link type
+        for round in 0..5_000 {
+            let len = (rng.next() % 120) as usize;
+            let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            for link in [0u16, 1, 12, 101, 108, 113, 228, 229, 276] {
+                let fr = frame(link, &data);
+                let _ = (decode(&fr), shard_hash(&fr), round);
+            }
+        }
+    }
+}

@@ -730,6 +730,7 @@ mod tests {
             flags,
             window: 1000,
             payload,
+            payload_len: payload.len() as u32,
         })
     }
 
