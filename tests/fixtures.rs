@@ -180,3 +180,17 @@ fn snap_length_cuts_are_missing_bytes() {
         "nothing held waiting for cut bytes"
     );
 }
+
+/// Inputs a fuzzer found to break a parser (`fixtures/malformed/README.md`): read to the end,
+/// no crash, the frames counted.
+#[test]
+fn malformed_inputs_are_data() {
+    let dir = fixtures().join("malformed");
+    let (code, recs, stderr) = common::read(&dir.join("ipv6-fragment-then-hop-by-hop.pcap"), 1);
+    assert_eq!(code, 0, "{stderr}");
+    let st = common::stats(&recs);
+    assert_eq!(st["packets"], 1);
+    // the fragment is held for reassembly that never completes
+    assert_eq!(st["ip_fragments"]["frames"], 1);
+    assert_eq!(common::flows(&recs).len(), 0);
+}

@@ -411,6 +411,9 @@ impl CaptureParser {
                 if iface.snaplen != 0 {
                     caplen = caplen.min(iface.snaplen as usize);
                 }
+                if caplen > MAX_FRAME_LEN as usize {
+                    return damaged(format!("pcapng simple packet block claims a {caplen}-byte frame"));
+                }
                 Some(Next::Frame(Frame {
                     ts_ns: 0,
                     link_type: iface.link_type,
@@ -1201,6 +1204,22 @@ mod tests {
         let r = run(&bytes);
         assert!(r.frames.is_empty());
         assert_eq!(damage(&r).offset, 28);
+    }
+
+    #[test]
+    fn pcapng_simple_packet_block_over_the_frame_limit_is_damage() {
+        // snaplen 0 (unlimited) and a block holding MAX_FRAME_LEN + 4 bytes (found by reading
+        // the code: SPBs skipped the frame-length limit EPBs have)
+        let big = vec![0u8; MAX_FRAME_LEN as usize + 4];
+        let head = cat(&[&shb(false), &idb(false, 1, 0, &[])]);
+        let bytes = cat(&[&head, &spb(false, big.len() as u32, &big)]);
+        let r = run(&bytes);
+        assert!(r.frames.is_empty());
+        assert_eq!(damage(&r).offset, head.len() as u64);
+        // at the limit it is a frame
+        let ok = vec![7u8; MAX_FRAME_LEN as usize];
+        let bytes = cat(&[&head, &spb(false, ok.len() as u32, &ok)]);
+        assert_eq!(run(&bytes).frames.len(), 1);
     }
 
     #[test]

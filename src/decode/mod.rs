@@ -272,6 +272,40 @@ fn link_payload<'a>(frame: &Frame<'a>) -> Result<LinkPayload<'a>, DecodeError> {
     }
 }
 
+/// The fragment header among an IPv6 packet's extension headers, walked here with bounds checks:
+/// etherparse 0.21's `Ipv6ExtensionSliceIter` reads past its slice when the lax parse stopped
+/// on an error after a Fragment header (found by the `decode` fuzz target).
+///
+/// RFC 8200 §4.3-4.5: Hop-by-Hop, Routing and Destination Options are (Hdr Ext Len + 1) * 8
+/// bytes; Fragment is 8 bytes (Next Header, Reserved, Fragment Offset:13 Res:2 M:1,
+/// Identification:32); RFC 4302 §2.2: AH is (Payload Len + 2) * 4 bytes.
+fn ipv6_fragment<'a>(mut nh: IpNumber, mut rest: &[u8], data: &'a [u8]) -> Option<FragMeta<'a>> {
+    let mut found = None;
+    loop {
+        let Some(&n) = rest.get(1) else { return found };
+        let len = match nh {
+            IpNumber::IPV6_HEADER_HOP_BY_HOP | IpNumber::IPV6_ROUTE_HEADER | IpNumber::IPV6_DESTINATION_OPTIONS => {
+                (n as usize + 1) * 8
+            }
+            IpNumber::AUTHENTICATION_HEADER => (n as usize + 2) * 4,
+            IpNumber::IPV6_FRAGMENTATION_HEADER => 8,
+            _ => return found,
+        };
+        let Some(hdr) = rest.get(..len) else { return found };
+        if nh == IpNumber::IPV6_FRAGMENTATION_HEADER {
+            let fo = u16::from_be_bytes([hdr[2], hdr[3]]);
+            found = Some(FragMeta {
+                id: u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]),
+                offset: (fo >> 3) as u32 * 8,
+                more: fo & 1 != 0,
+                data,
+            });
+        }
+        nh = IpNumber(hdr[0]);
+        rest = &rest[len..];
+    }
+}
+
 /// Ethernet II header length.
 pub const ETHERNET_LEN: usize = 14;
 /// 802.1Q / 802.1ad tags followed before giving up on a frame.
@@ -331,16 +365,7 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<PacketMeta<'a>, DecodeError> {
             };
             let mut frag = None;
             if pl.fragmented {
-                for ext in ip.extensions().clone() {
-                    if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
-                        frag = Some(FragMeta {
-                            id: f.identification(),
-                            offset: f.fragment_offset().value() as u32 * 8,
-                            more: f.more_fragments(),
-                            data: pl.payload,
-                        });
-                    }
-                }
+                frag = ipv6_fragment(h.next_header(), ip.extensions().slice(), pl.payload);
             }
             (Addr::v6(h.source()), Addr::v6(h.destination()), pl, frag, declared)
         }
