@@ -1,0 +1,237 @@
+//! Shared by the fuzz targets: the link-type selector and a replica of the pipeline worker's
+//! per-frame logic (`Worker::frame` in src/pipeline/mod.rs is private) built on the public
+//! APIs, with the invariants every run must keep checked as it goes.
+
+#![allow(dead_code)] // not every target uses every helper
+
+use exwatch::capture::{Frame, LinkType};
+use exwatch::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
+use exwatch::decode::{self, L4};
+use exwatch::flow::{EndReason, Flow, FlowConfig, FlowTable, PacketIn, ReassemblyLimits};
+
+/// The link types a selector byte picks from (`sel % LINKS.len()`): every `LinkType` constant,
+/// then one the decoder does not support.
+pub const LINKS: [LinkType; 11] = [
+    LinkType::NULL,
+    LinkType::ETHERNET,
+    LinkType::RAW_ALT,
+    LinkType::RAW_OPENBSD,
+    LinkType::RAW,
+    LinkType::LOOP,
+    LinkType::LINUX_SLL,
+    LinkType::IPV4,
+    LinkType::IPV6,
+    LinkType::LINUX_SLL2,
+    LinkType(147), // LINKTYPE_USER0
+];
+
+pub fn link(sel: u8) -> LinkType {
+    LINKS[sel as usize % LINKS.len()]
+}
+
+/// Small limits, so that caps, eviction and drops are reached with small inputs.
+pub fn tiny_limits() -> (FlowConfig, DefragLimits) {
+    let flow = FlowConfig {
+        max_flows: 3,
+        reassembly: ReassemblyLimits {
+            max_ooo_bytes_per_dir: 300,
+            max_ooo_segments_per_dir: 3,
+            max_ooo_bytes_global: 500,
+        },
+        ..FlowConfig::default()
+    };
+    let defrag = DefragLimits {
+        max_datagrams: 2,
+        max_bytes: 2048,
+        ..DefragLimits::default()
+    };
+    (flow, defrag)
+}
+
+/// Default limits, except table sizes small enough that creating one per input is cheap.
+pub fn roomy_limits() -> (FlowConfig, DefragLimits) {
+    let flow = FlowConfig {
+        max_flows: 256,
+        ..FlowConfig::default()
+    };
+    let defrag = DefragLimits {
+        max_datagrams: 64,
+        ..DefragLimits::default()
+    };
+    (flow, defrag)
+}
+
+/// What ended flows added up to.
+#[derive(Default)]
+struct Ended {
+    flows: u64,
+    pkts: u64,
+    bytes: u64,
+}
+
+impl Ended {
+    fn take(&mut self, f: Flow, reason: EndReason) {
+        assert!(f.start_ns <= f.last_ns, "flow ends before it starts: {f:?}");
+        assert!(f.pkts[0] + f.pkts[1] >= 1, "a flow with no packet ended ({reason:?})");
+        assert!(f.pkts[0] + f.pkts[1] >= f.icmp_errors + f.ip_fragments);
+        self.flows += 1;
+        self.pkts += f.pkts[0] + f.pkts[1];
+        self.bytes += f.bytes[0] + f.bytes[1];
+    }
+}
+
+/// decode → defrag → flow table, as the pipeline's worker does it.
+pub struct Flows {
+    cfg: FlowConfig,
+    dlimits: DefragLimits,
+    table: FlowTable,
+    defrag: Defragmenter,
+    ended: Ended,
+    /// Packets and bytes handed to the table that must come out in some flow.
+    expected_pkts: u64,
+    expected_bytes: u64,
+}
+
+impl Flows {
+    pub fn new((cfg, dlimits): (FlowConfig, DefragLimits)) -> Flows {
+        Flows {
+            cfg,
+            dlimits,
+            table: FlowTable::new(cfg),
+            defrag: Defragmenter::new(dlimits),
+            ended: Ended::default(),
+            expected_pkts: 0,
+            expected_bytes: 0,
+        }
+    }
+
+    /// One frame (`Worker::frame`).
+    pub fn frame(&mut self, idx: u64, fr: &Frame<'_>) {
+        let Ok(meta) = decode::decode(fr) else { return };
+        match meta.l4 {
+            L4::Fragment(frag) => {
+                let zone = meta.vlan[0] as u32 | (meta.vlan[1] as u32) << 16;
+                let key = if meta.src.v6 {
+                    FragKey::v6(meta.src.bytes, meta.dst.bytes, meta.ip_proto, frag.id, zone)
+                } else {
+                    let (s, d) = (&meta.src.bytes, &meta.dst.bytes);
+                    FragKey::v4(
+                        [s[0], s[1], s[2], s[3]],
+                        [d[0], d[1], d[2], d[3]],
+                        meta.ip_proto,
+                        frag.id as u16,
+                        zone,
+                    )
+                };
+                let out = self
+                    .defrag
+                    .add(key, frag.offset, frag.more, frag.data, fr.ts_ns, fr.orig_len);
+                if let FragOutcome::Complete {
+                    payload,
+                    frames,
+                    wire_bytes,
+                    ..
+                } = out
+                {
+                    assert!(frames >= 1 && payload.len() <= exwatch::decode::defrag::MAX_DATAGRAM_LEN);
+                    match decode::transport_from_ip_payload(meta.ip_proto, payload, meta.src.v6) {
+                        Ok(L4::Other | L4::Fragment(_)) | Err(_) => {}
+                        Ok(l4) => {
+                            let p = PacketIn {
+                                idx,
+                                ts_ns: fr.ts_ns,
+                                frames,
+                                wire_bytes,
+                                fragmented: true,
+                                meta: &meta,
+                                l4,
+                            };
+                            Self::packet(
+                                &mut self.table,
+                                &mut self.ended,
+                                &mut self.expected_pkts,
+                                &mut self.expected_bytes,
+                                &p,
+                            );
+                        }
+                    }
+                }
+            }
+            L4::Other => {}
+            l4 => {
+                let p = PacketIn {
+                    idx,
+                    ts_ns: fr.ts_ns,
+                    frames: 1,
+                    wire_bytes: fr.orig_len as u64,
+                    fragmented: false,
+                    meta: &meta,
+                    l4,
+                };
+                Self::packet(
+                    &mut self.table,
+                    &mut self.ended,
+                    &mut self.expected_pkts,
+                    &mut self.expected_bytes,
+                    &p,
+                );
+            }
+        }
+        self.check_bounds();
+    }
+
+    fn packet(table: &mut FlowTable, ended: &mut Ended, pkts: &mut u64, bytes: &mut u64, p: &PacketIn<'_>) {
+        let matched = table.counters.icmp_errors_matched;
+        table.packet(p, &mut |f, r| ended.take(f, r));
+        // TCP/UDP always land in a flow; an ICMP error only when it quotes a tracked one.
+        let counted = match p.l4 {
+            L4::IcmpError(_) => table.counters.icmp_errors_matched > matched,
+            _ => true,
+        };
+        if counted {
+            *pkts += p.frames as u64;
+            *bytes += p.wire_bytes;
+        }
+    }
+
+    fn check_bounds(&self) {
+        assert!(self.table.len() <= self.cfg.max_flows.max(1), "flow cap exceeded");
+        assert!(
+            self.table.reassembly_held_bytes() <= self.cfg.reassembly.max_ooo_bytes_global,
+            "reassembly holds {} bytes, limit {}",
+            self.table.reassembly_held_bytes(),
+            self.cfg.reassembly.max_ooo_bytes_global
+        );
+        let ds = self.defrag.stats();
+        assert!(
+            ds.held_bytes <= self.dlimits.max_bytes,
+            "defrag holds {} bytes",
+            ds.held_bytes
+        );
+        assert!(ds.held_datagrams <= self.dlimits.max_datagrams);
+    }
+
+    /// A tick of the capture clock (`Worker::tick`).
+    pub fn tick(&mut self, now_ns: u64) {
+        let ended = &mut self.ended;
+        self.table.sweep(now_ns, &mut |f, r| ended.take(f, r));
+        self.defrag.expire(now_ns);
+        self.check_bounds();
+    }
+
+    /// End of input: every flow comes out, with every packet and byte it was given.
+    pub fn finish(mut self) {
+        let ended = &mut self.ended;
+        self.table.flush(EndReason::EndOfInput, &mut |f, r| ended.take(f, r));
+        assert!(self.table.is_empty());
+        assert_eq!(
+            self.table.reassembly_held_bytes(),
+            0,
+            "out-of-order bytes still charged"
+        );
+        let c = &self.table.counters;
+        assert_eq!(self.ended.flows, c.tcp_flows + c.udp_flows, "flows created vs ended");
+        assert_eq!(self.ended.pkts, self.expected_pkts, "packets lost or double-counted");
+        assert_eq!(self.ended.bytes, self.expected_bytes, "bytes lost or double-counted");
+    }
+}
