@@ -7,6 +7,16 @@
 use crate::decode::Addr;
 
 /// Community ID v1 of a TCP/UDP/SCTP 5-tuple with the given seed.
+///
+/// ```
+/// use exwatch::decode::Addr;
+/// use exwatch::output::community_id_v1;
+/// // the spec's baseline: TCP 128.232.110.120:34855 -> 66.35.250.204:80, seed 0
+/// let (a, b) = (Addr::v4([128, 232, 110, 120]), Addr::v4([66, 35, 250, 204]));
+/// assert_eq!(community_id_v1(0, a, 34855, b, 80, 6), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+/// // the same flow seen from the other side
+/// assert_eq!(community_id_v1(0, b, 80, a, 34855, 6), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+/// ```
 pub fn community_id_v1(seed: u16, a: Addr, ap: u16, b: Addr, bp: u16, proto: u8) -> String {
     let (src, sport, dst, dport) = if (a.octets(), ap) <= (b.octets(), bp) {
         (a, ap, b, bp)
