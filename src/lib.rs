@@ -6,7 +6,7 @@
 //!    file) or stdin.
 //! 2. [`decode`] — link, IP and TCP/UDP headers sliced out of a frame; IP fragment reassembly.
 //! 3. [`flow`] — the flow table, TCP state, timeouts, eviction and TCP stream reassembly.
-//! 4. `proto` — protocol parsers (TLS, SMTP, LDAP, DCE/RPC, SIP, HTTP, IMAP, POP3): to come.
+//! 4. [`proto`] — protocol parsers (TLS, SMTP, LDAP, DCE/RPC, SIP, HTTP, IMAP, POP3).
 //! 5. `classify` — the Exchange data-path catalog and findings: to come.
 //! 6. [`output`] — JSON-lines records (the schema is documented there) and run statistics.
 //! 7. [`pipeline`] — reader → sharded workers → writer threads.
@@ -19,3 +19,4 @@ pub mod decode;
 pub mod flow;
 pub mod output;
 pub mod pipeline;
+pub mod proto;

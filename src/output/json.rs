@@ -129,6 +129,41 @@ impl<'b> Obj<'b> {
         self
     }
 
+    /// An array of strings.
+    pub fn str_array<'s>(&mut self, k: &str, vals: impl IntoIterator<Item = &'s str>) -> &mut Self {
+        self.key(k);
+        self.buf.push(b'[');
+        for (n, v) in vals.into_iter().enumerate() {
+            if n > 0 {
+                self.buf.push(b',');
+            }
+            escape_into(self.buf, v);
+        }
+        self.buf.push(b']');
+        self
+    }
+
+    /// An array of objects, each written by `f`.
+    pub fn obj_array<T>(
+        &mut self,
+        k: &str,
+        items: impl IntoIterator<Item = T>,
+        mut f: impl FnMut(&mut Obj<'_>, T),
+    ) -> &mut Self {
+        self.key(k);
+        self.buf.push(b'[');
+        for (n, item) in items.into_iter().enumerate() {
+            if n > 0 {
+                self.buf.push(b',');
+            }
+            let mut o = Obj::new(self.buf);
+            f(&mut o, item);
+            o.close();
+        }
+        self.buf.push(b']');
+        self
+    }
+
     pub fn close(self) {
         self.buf.push(b'}');
     }
