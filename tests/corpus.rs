@@ -56,6 +56,25 @@ fn conversations_match_tshark() {
     );
 }
 
+/// The protocol facts tshark extracted (SMTP, TLS, LDAP) all appear in exwatch's records.
+#[test]
+fn protocol_facts_match_tshark() {
+    let Some(dir) = corpus() else { return };
+    let mut failures = Vec::new();
+    for (cap, truth) in common::truths(&dir) {
+        let (_, recs, _) = common::read(&cap, 1);
+        for d in common::facts::compare_all(&truth, &recs) {
+            failures.push(format!("{}: {d}", cap.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 /// The same records whatever the number of worker threads.
 #[test]
 fn output_is_the_same_for_every_thread_count() {

@@ -48,6 +48,9 @@ fn fixtures_match_tshark() {
         for d in common::compare_conversations(truth, &recs) {
             failures.push(format!("{}: {d}", cap.display()));
         }
+        for d in common::facts::compare_all(truth, &recs) {
+            failures.push(format!("{}: {d}", cap.display()));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

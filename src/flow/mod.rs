@@ -12,6 +12,7 @@
 //! worker at the same packet times, so which flows end when does not depend on the number of
 //! workers. Every limit is a named constant here and a flag of `exwatch read`.
 
+pub mod app;
 pub mod key;
 pub mod reassembly;
 
@@ -22,6 +23,7 @@ pub use key::{FlowKey, FxBuild};
 pub use reassembly::{Chunk, OooBudget, ReassemblyLimits, StreamReassembler};
 
 use crate::decode::{Addr, L4, MAX_VLAN_TAGS, PacketMeta, Quoted, TcpMeta};
+use crate::proto::Direction;
 
 /// Zeek's `tcp_inactivity_timeout` (5 min).
 pub const DEFAULT_TCP_TIMEOUT_S: u64 = 300;
@@ -174,6 +176,8 @@ pub struct Flow {
     pub pkts: [u64; 2],
     pub bytes: [u64; 2],
     pub tcp: TcpFlow,
+    /// The protocol parser that owns the flow's payload.
+    pub app: app::AppLayer,
     /// ICMP error frames quoting this flow's packets (counted in `pkts`/`bytes` too).
     pub icmp_errors: u64,
     /// IP fragment frames among `pkts`, and the datagrams they made.
@@ -403,10 +407,17 @@ impl FlowTable {
         }
         let mut class = f.class;
         if let Some(t) = tcp {
-            tcp_packet(f, dir, &t, budget, &mut self.counters.reassembly_gaps);
+            tcp_packet(f, dir, &t, p.ts_ns, budget, &mut self.counters.reassembly_gaps);
             if f.tcp.rst || (f.tcp.fin[0] && f.tcp.fin[1]) {
                 class = TimerClass::Closed;
             }
+        } else if let L4::Udp { payload, .. } = p.l4 {
+            let d = if dir == TO_SERVER {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            };
+            f.app.datagram(d, payload, p.ts_ns);
         }
         if class != f.class {
             f.class = class;
@@ -492,6 +503,7 @@ impl FlowTable {
             pkts: [0; 2],
             bytes: [0; 2],
             tcp: TcpFlow::default(),
+            app: app::AppLayer::default(),
             icmp_errors: 0,
             ip_fragments: 0,
             ip_datagrams: 0,
@@ -520,7 +532,8 @@ impl FlowTable {
         self.free.push(i);
         for d in 0..2 {
             let gaps = &mut self.counters.reassembly_gaps;
-            f.tcp.reasm[d].finish(&mut self.budget, &mut |c| count_gap(c, gaps));
+            let ts = f.last_ns;
+            f.tcp.reasm[d].finish(&mut self.budget, &mut deliver(&mut f.app, d, ts, gaps));
             let r = &f.tcp.reasm[d];
             self.counters.missing_bytes += r.missing_bytes();
             self.counters.retransmitted_segments += r.retransmitted_segments();
@@ -640,15 +653,24 @@ fn swap_orientation(f: &mut Flow) {
 }
 
 /// TCP state and reassembly for one segment in direction `dir`.
-/// The stream consumer for now: counts gaps. The protocol parsers will take the data here.
-fn count_gap(c: Chunk<'_>, gaps: &mut u64) {
-    if let Chunk::Gap(_) = c {
-        *gaps += 1;
+/// Where one direction's in-order chunks go: the flow's protocol parser; gaps are counted.
+fn deliver<'a>(app: &'a mut app::AppLayer, dir: usize, ts: u64, gaps: &'a mut u64) -> impl FnMut(Chunk<'_>) + 'a {
+    let d = if dir == TO_SERVER {
+        Direction::ToServer
+    } else {
+        Direction::ToClient
+    };
+    move |c| match c {
+        Chunk::Data(data) => app.data(d, data, ts),
+        Chunk::Gap(n) => {
+            *gaps += 1;
+            app.gap(d, n);
+        }
     }
 }
 
-fn tcp_packet(f: &mut Flow, dir: usize, t: &TcpMeta<'_>, budget: &mut OooBudget, gaps: &mut u64) {
-    let tcp = &mut f.tcp;
+fn tcp_packet(f: &mut Flow, dir: usize, t: &TcpMeta<'_>, ts: u64, budget: &mut OooBudget, gaps: &mut u64) {
+    let Flow { tcp, app, .. } = f;
     tcp.flags[dir] |= t.flags;
     let syn = t.has(TcpMeta::SYN);
     let ack = t.has(TcpMeta::ACK);
@@ -660,27 +682,27 @@ fn tcp_packet(f: &mut Flow, dir: usize, t: &TcpMeta<'_>, budget: &mut OooBudget,
         }
         seq = t.seq.wrapping_add(1);
     }
-    // Data (and the FIN's sequence number) in order to the parsers; nothing consumes it yet.
+    // Data (and the FIN's sequence number) in order to the parsers.
     let fin = t.has(TcpMeta::FIN);
     if !t.payload.is_empty() || fin {
         let cut = t.payload_len as usize > t.payload.len();
         // a segment cut by the snap length carries no FIN we could place: the FIN follows the
         // bytes that were not captured
-        tcp.reasm[dir].on_segment(seq, t.payload, fin && !cut, budget, &mut |c| count_gap(c, gaps));
+        tcp.reasm[dir].on_segment(seq, t.payload, fin && !cut, budget, &mut deliver(app, dir, ts, gaps));
         if cut {
             // The rest of the segment was on the wire but not captured: skip it as missing now
             // rather than hold later segments waiting for it.
             let end = seq.wrapping_add(t.payload_len);
-            tcp.reasm[dir].on_peer_ack(end, budget, &mut |c| count_gap(c, gaps));
+            tcp.reasm[dir].on_peer_ack(end, budget, &mut deliver(app, dir, ts, gaps));
             if fin {
-                tcp.reasm[dir].on_segment(end, &[], true, budget, &mut |c| count_gap(c, gaps));
+                tcp.reasm[dir].on_segment(end, &[], true, budget, &mut deliver(app, dir, ts, gaps));
             }
         }
     }
     // The peer acknowledged bytes we are waiting for: they were sent but not captured.
     let other = 1 - dir;
     if ack && tcp.reasm[other].held_bytes() > 0 {
-        tcp.reasm[other].on_peer_ack(t.ack, budget, &mut |c| count_gap(c, gaps));
+        tcp.reasm[other].on_peer_ack(t.ack, budget, &mut deliver(app, other, ts, gaps));
     }
     if fin {
         tcp.fin[dir] = true;

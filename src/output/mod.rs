@@ -32,8 +32,10 @@
 
 pub mod community_id;
 pub mod json;
+pub mod smtp;
 pub mod stats;
 
+use crate::flow::app::{App, AppLayer};
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
 use json::Obj;
 
@@ -102,13 +104,29 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
     } else {
         o.null("tcp");
     }
-    o.null("app_proto")
-        .null("app_proto_orig")
-        .null("encrypted")
-        .null("encryption")
-        .null("data_path")
-        .raw("findings", "[]");
+    write_app(&mut o, &f.app);
+    o.null("data_path").raw("findings", "[]");
     o.close();
+}
+
+/// `app_proto`, `app_proto_orig`, `encrypted`, `encryption` and one object per parsed protocol.
+fn write_app(o: &mut Obj<'_>, a: &AppLayer) {
+    o.opt_str("app_proto", a.proto_name())
+        .opt_str("app_proto_orig", a.orig_name());
+    let encryption = match (&a.app, &a.before_tls) {
+        (App::Smtp(_), _) => Some("none"),
+        (App::Probing | App::Unknown, _) => None,
+    };
+    match encryption {
+        Some(e) => o.bool("encrypted", e != "none").str("encryption", e),
+        None => o.null("encrypted").null("encryption"),
+    };
+    for app in [a.before_tls.as_ref(), Some(&a.app)].into_iter().flatten() {
+        match app {
+            App::Smtp(s) => o.obj("smtp", |o| smtp::write_smtp(o, s.summary())),
+            App::Probing | App::Unknown => o,
+        };
+    }
 }
 
 #[cfg(test)]

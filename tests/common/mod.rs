@@ -2,6 +2,8 @@
 //! tshark-made `.truth.json` (format: the shared corpus's MANIFEST.md).
 #![allow(dead_code)]
 
+pub mod facts;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

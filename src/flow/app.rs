@@ -1,0 +1,183 @@
+//! The application layer of one flow: which protocol parser owns its bytes.
+//!
+//! Owns the choice of parser (by probing the first payload bytes of either direction, never by
+//! port), the hand-over to TLS when a clear-text protocol upgrades (SMTP STARTTLS and
+//! X-ANONYMOUSTLS, LDAP StartTLS), and when to stop feeding (a parser said `Stop`, or nothing
+//! claimed the flow). The flow layer calls [`AppLayer::data`] and [`AppLayer::gap`] with the
+//! reassembler's in-order chunks, and [`AppLayer::datagram`] with UDP payloads.
+
+use crate::proto::smtp::{SmtpState, probe_smtp};
+use crate::proto::{Direction, Probe, StreamParser, Verdict};
+
+/// Payload bytes kept per flow while no probe has decided (a first segment shorter than a
+/// record or banner line is rare; beyond this the flow is left unclassified).
+pub const MAX_PROBE_BYTES: usize = 256;
+
+/// The parser that owns a flow's bytes.
+#[derive(Debug)]
+pub enum App {
+    /// No payload yet, or not enough to tell.
+    Probing,
+    Smtp(Box<SmtpState>),
+    /// Nothing claimed the flow.
+    Unknown,
+}
+
+/// Per-flow application state.
+#[derive(Debug)]
+pub struct AppLayer {
+    pub app: App,
+    /// The clear-text protocol before a STARTTLS-style upgrade (its summary is kept here).
+    pub before_tls: Option<App>,
+    /// Bytes seen while probing, per direction (each bounded by [`MAX_PROBE_BYTES`]).
+    probe: [Vec<u8>; 2],
+    /// No probe matched this direction's first bytes.
+    refused: [bool; 2],
+    /// The parser asked not to be fed any more.
+    done: bool,
+}
+
+impl Default for AppLayer {
+    fn default() -> Self {
+        AppLayer {
+            app: App::Probing,
+            before_tls: None,
+            probe: [Vec::new(), Vec::new()],
+            refused: [false; 2],
+            done: false,
+        }
+    }
+}
+
+impl AppLayer {
+    /// The protocol name for `app_proto`.
+    pub fn proto_name(&self) -> Option<&'static str> {
+        name(&self.app)
+    }
+
+    /// The protocol the flow started with, when it upgraded to TLS.
+    pub fn orig_name(&self) -> Option<&'static str> {
+        self.before_tls.as_ref().and_then(name)
+    }
+
+    /// In-order stream bytes of one direction.
+    pub fn data(&mut self, dir: Direction, data: &[u8], ts_ns: u64) {
+        if self.done || data.is_empty() || (matches!(self.app, App::Probing) && self.refused[dir.index()]) {
+            return;
+        }
+        if let App::Probing = self.app {
+            // Probe on what this direction has so far: held bytes plus this chunk.
+            let d = dir.index();
+            let buffered = !self.probe[d].is_empty();
+            let mut copied = 0;
+            if buffered {
+                copied = data.len().min(MAX_PROBE_BYTES.saturating_sub(self.probe[d].len()));
+                self.probe[d].extend_from_slice(&data[..copied]);
+            }
+            let view: &[u8] = if buffered { &self.probe[d] } else { data };
+            match choose(dir, view) {
+                Some(app) => {
+                    self.app = app;
+                    // replay what was held (the other direction first: it came earlier), then
+                    // the rest of this chunk
+                    let held = std::mem::take(&mut self.probe);
+                    let o = 1 - d;
+                    let od = if o == 0 {
+                        Direction::ToServer
+                    } else {
+                        Direction::ToClient
+                    };
+                    if self.refused[o] {
+                        // the other direction's first bytes were dropped while probing
+                        self.gap(od, 1);
+                    }
+                    if !held[o].is_empty() {
+                        self.feed(od, &held[o], ts_ns);
+                    }
+                    if buffered {
+                        self.feed(dir, &held[d], ts_ns);
+                        self.feed(dir, &data[copied..], ts_ns);
+                    } else {
+                        self.feed(dir, data, ts_ns);
+                    }
+                }
+                None if view.len() >= MAX_PROBE_BYTES || !needs_more(dir, view) => {
+                    // This direction matches nothing; the other may still (a capture that
+                    // starts mid-stream can show either side first).
+                    self.refused[d] = true;
+                    self.probe[d] = Vec::new();
+                    if self.refused[1 - d] {
+                        self.app = App::Unknown;
+                        self.done = true;
+                        self.probe = [Vec::new(), Vec::new()];
+                    }
+                }
+                None if !buffered => {
+                    let n = data.len().min(MAX_PROBE_BYTES);
+                    self.probe[d].extend_from_slice(&data[..n]);
+                }
+                None => {}
+            }
+            return;
+        }
+        self.feed(dir, data, ts_ns);
+    }
+
+    fn feed(&mut self, dir: Direction, data: &[u8], ts_ns: u64) {
+        if self.done || data.is_empty() {
+            return;
+        }
+        let verdict = match &mut self.app {
+            App::Smtp(p) => p.feed(dir, data, ts_ns),
+            App::Probing | App::Unknown => Verdict::Stop,
+        };
+        match verdict {
+            Verdict::Continue => {}
+            Verdict::Stop => self.done = true,
+            Verdict::StartTls { at } => {
+                let _ = at;
+                self.done = true;
+            }
+        }
+    }
+
+    /// `len` bytes of `dir` were not captured.
+    pub fn gap(&mut self, dir: Direction, len: u64) {
+        match &mut self.app {
+            App::Smtp(p) => p.gap(dir, len),
+            // a gap before anything was recognised: what follows starts mid-message
+            App::Probing => self.probe = [Vec::new(), Vec::new()],
+            App::Unknown => {}
+        }
+    }
+
+    /// One UDP datagram (CLDAP).
+    pub fn datagram(&mut self, dir: Direction, data: &[u8], ts_ns: u64) {
+        if self.done || data.is_empty() {
+            return;
+        }
+        let _ = (dir, ts_ns);
+        self.done = true;
+        self.app = App::Unknown;
+    }
+}
+
+fn name(app: &App) -> Option<&'static str> {
+    match app {
+        App::Smtp(_) => Some("smtp"),
+        App::Probing | App::Unknown => None,
+    }
+}
+
+/// The parser the first bytes of `dir` call for.
+fn choose(dir: Direction, data: &[u8]) -> Option<App> {
+    if probe_smtp(dir, data) == Probe::Yes {
+        return Some(App::Smtp(Box::default()));
+    }
+    None
+}
+
+/// Could more bytes still make a probe say yes?
+fn needs_more(dir: Direction, data: &[u8]) -> bool {
+    probe_smtp(dir, data) == Probe::NeedMore
+}
