@@ -13,6 +13,38 @@ pub const MAX_TRACKED_PACKET_NS: u64 = 10_000_000_000;
 /// as much as decoding a packet, so it is sampled).
 pub const PACKET_TIME_SAMPLE_EVERY: u64 = 16;
 
+/// Flows by `app_proto` (and, for upgraded flows, by the protocol they upgraded from).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppCounts {
+    /// (`app_proto`, `app_proto_orig`) and the number of flows, in first-seen order.
+    pub by_proto: Vec<(&'static str, Option<&'static str>, u64)>,
+    /// Flows no parser claimed (with payload or without).
+    pub unknown: u64,
+}
+
+impl AppCounts {
+    pub fn count(&mut self, a: &crate::flow::app::AppLayer) {
+        match a.proto_name() {
+            Some(p) => self.add_one(p, a.orig_name(), 1),
+            None => self.unknown += 1,
+        }
+    }
+
+    fn add_one(&mut self, p: &'static str, orig: Option<&'static str>, n: u64) {
+        match self.by_proto.iter_mut().find(|(q, o, _)| *q == p && *o == orig) {
+            Some(e) => e.2 += n,
+            None => self.by_proto.push((p, orig, n)),
+        }
+    }
+
+    pub fn add(&mut self, o: &AppCounts) {
+        for &(p, orig, n) in &o.by_proto {
+            self.add_one(p, orig, n);
+        }
+        self.unknown += o.unknown;
+    }
+}
+
 /// Counters of a run (or of one worker, merged at the end).
 #[derive(Debug, Clone)]
 pub struct Stats {
@@ -30,6 +62,8 @@ pub struct Stats {
     pub fragments_dropped: u64,
     pub fragments_timed_out: u64,
     pub flows: FlowCounters,
+    /// Ended flows by the protocol their parser found.
+    pub apps: AppCounts,
     pub packet_time_ns: Histogram<u64>,
     pub first_ts_ns: Option<u64>,
     pub last_ts_ns: Option<u64>,
@@ -48,6 +82,7 @@ impl Default for Stats {
             fragments_dropped: 0,
             fragments_timed_out: 0,
             flows: FlowCounters::default(),
+            apps: AppCounts::default(),
             packet_time_ns: Histogram::new_with_bounds(1, MAX_TRACKED_PACKET_NS, 2).expect("static histogram bounds"),
             first_ts_ns: None,
             last_ts_ns: None,
@@ -88,6 +123,7 @@ impl Stats {
         self.fragments_dropped += o.fragments_dropped;
         self.fragments_timed_out += o.fragments_timed_out;
         self.flows.add(&o.flows);
+        self.apps.add(&o.apps);
         let _ = self.packet_time_ns.add(&o.packet_time_ns);
         self.first_ts_ns = match (self.first_ts_ns, o.first_ts_ns) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -130,6 +166,16 @@ impl Stats {
                 .u64("timed_out", fl.timed_out)
                 .u64("evicted", fl.evicted)
                 .u64("peak_active", fl.peak_flows);
+        });
+        // flows by app_proto; an upgraded flow counts as `<orig>_starttls` (e.g. smtp_starttls)
+        o.obj("app_protos", |a| {
+            for &(p, orig, n) in &self.apps.by_proto {
+                match orig {
+                    Some(orig) => a.u64(&format!("{orig}_starttls"), n),
+                    None => a.u64(p, n),
+                };
+            }
+            a.u64("none", self.apps.unknown);
         });
         o.u64("other_ip_packets", self.other_ip_packets);
         o.obj("icmp_errors", |d| {

@@ -103,8 +103,12 @@ struct Worker {
     out: Vec<Record>,
 }
 
-fn emit(out: &mut Vec<Record>) -> impl FnMut(Flow, EndReason) + '_ {
+fn emit<'a>(
+    out: &'a mut Vec<Record>,
+    apps: &'a mut crate::output::stats::AppCounts,
+) -> impl FnMut(Flow, EndReason) + 'a {
     |f: Flow, reason: EndReason| {
+        apps.count(&f.app);
         let mut line = Vec::with_capacity(640);
         output::write_flow(&mut line, &f, reason);
         out.push(Record { key: f.first_idx, line });
@@ -182,7 +186,7 @@ impl Worker {
                                         meta: &meta,
                                         l4,
                                     };
-                                    self.table.packet(&p, &mut emit(&mut self.out));
+                                    self.table.packet(&p, &mut emit(&mut self.out, &mut self.stats.apps));
                                 }
                             }
                         }
@@ -199,7 +203,7 @@ impl Worker {
                         meta: &meta,
                         l4,
                     };
-                    self.table.packet(&p, &mut emit(&mut self.out));
+                    self.table.packet(&p, &mut emit(&mut self.out, &mut self.stats.apps));
                 }
             },
         }
@@ -211,14 +215,15 @@ impl Worker {
 
     /// Sweep idle flows and stale fragments at capture time `now`; returns the tick's records.
     fn tick(&mut self, now_ns: u64) -> Vec<Record> {
-        self.table.sweep(now_ns, &mut emit(&mut self.out));
+        self.table.sweep(now_ns, &mut emit(&mut self.out, &mut self.stats.apps));
         self.stats.fragments_timed_out += self.defrag.expire(now_ns) as u64;
         std::mem::take(&mut self.out)
     }
 
     /// End of input: every flow is written.
     fn finish(&mut self) -> Vec<Record> {
-        self.table.flush(EndReason::EndOfInput, &mut emit(&mut self.out));
+        self.table
+            .flush(EndReason::EndOfInput, &mut emit(&mut self.out, &mut self.stats.apps));
         self.stats.flows = self.table.counters.clone();
         std::mem::take(&mut self.out)
     }
