@@ -15,6 +15,8 @@
 //! - The returned [`Verdict`] tells the flow layer when the clear-text protocol hands the rest of
 //!   the connection to TLS (STARTTLS, X-ANONYMOUSTLS, LDAP StartTLS), and when to stop feeding.
 
+pub mod tls;
+
 /// Which way the bytes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
