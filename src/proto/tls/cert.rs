@@ -2,7 +2,10 @@
 
 use super::{CertInfo, Sender};
 use x509_parser::extensions::ParsedExtension;
+use x509_parser::der_parser::asn1_rs::Tag;
+use x509_parser::objects::{oid_registry, oid2abbrev};
 use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
 /// SAN DNS names kept per certificate (a CDN certificate can list hundreds).
 pub const MAX_SAN_NAMES: usize = 64;
@@ -22,8 +25,8 @@ pub fn cert_info(der: &[u8], sender: Sender, chain_index: usize, ts_ns: u64) -> 
     };
     let tbs = &cert.tbs_certificate;
     info.parsed = true;
-    info.subject = tbs.subject.to_string();
-    info.issuer = tbs.issuer.to_string();
+    info.subject = dn(&tbs.subject);
+    info.issuer = dn(&tbs.issuer);
     info.subject_cn = first_cn(&tbs.subject);
     info.issuer_cn = first_cn(&tbs.issuer);
     info.not_before = tbs.validity.not_before.timestamp();
@@ -58,9 +61,44 @@ pub fn cert_info(der: &[u8], sender: Sender, chain_index: usize, ts_ns: u64) -> 
     info
 }
 
-fn first_cn(name: &x509_parser::x509::X509Name<'_>) -> Option<String> {
-    name.iter_common_name()
-        .next()
-        .and_then(|a| a.as_str().ok())
-        .map(str::to_string)
+/// A DN as `C=US,O=Example, Inc.,CN=host` (RDNs in certificate order, as tshark shows them;
+/// multi-valued RDNs joined by `+`; unknown attribute types as dotted OIDs).
+pub fn dn(name: &X509Name<'_>) -> String {
+    let reg = oid_registry();
+    let mut out = String::new();
+    for (i, rdn) in name.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, atv) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            match oid2abbrev(atv.attr_type(), reg) {
+                Ok(a) => out.push_str(a),
+                Err(_) => out.push_str(&atv.attr_type().to_id_string()),
+            }
+            out.push('=');
+            out.push_str(&attr_text(atv));
+        }
+    }
+    out
+}
+
+/// An attribute value as text: the string types x509-parser reads, BMPString as UTF-16BE, and
+/// anything else (TeletexString, ...) as lossy UTF-8 of its bytes.
+fn attr_text(atv: &AttributeTypeAndValue<'_>) -> String {
+    if let Ok(s) = atv.as_str() {
+        return s.to_string();
+    }
+    let raw = atv.as_slice();
+    if atv.attr_value().tag() == Tag::BmpString {
+        let units: Vec<u16> = raw.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        return String::from_utf16_lossy(&units);
+    }
+    String::from_utf8_lossy(raw).into_owned()
+}
+
+fn first_cn(name: &X509Name<'_>) -> Option<String> {
+    name.iter_common_name().next().map(attr_text)
 }

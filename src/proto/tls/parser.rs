@@ -3,7 +3,7 @@
 //! here so every extension id is kept in wire order, unknown ones included), the SSLv2
 //! CLIENT-HELLO, and alerts. Output borrows from the input.
 
-use tls_parser::{parse_tls_handshake_client_hello, parse_tls_handshake_server_hello};
+use tls_parser::parse_tls_handshake_client_hello;
 
 /// RFC 8446 §5.1: `TLSPlaintext.length` MUST NOT exceed 2^14; TLSCiphertext may add 256 (1.3)
 /// or 2048 (1.2, RFC 5246 §6.2.3). We accept the larger.
@@ -194,22 +194,35 @@ impl TlsServerHello<'_> {
 //          opaque legacy_session_id_echo<0..32>; CipherSuite cipher_suite;
 //          uint8 legacy_compression_method = 0; Extension extensions<6..2^16-1>; } ServerHello;
 // (RFC 8446 §4.1.3; SSLv3 has no extensions)
-/// Parse a ServerHello body; consumed exactly, else `Malformed`.
+/// Parse a ServerHello body; consumed exactly, else `Malformed`. Written here rather than with
+/// tls-parser, which refuses SSLv3 hellos that carry extensions (renegotiation_info) and
+/// legacy versions other than 3.0-3.3.
 pub fn parse_tls_server_hello(body: &[u8]) -> Result<TlsServerHello<'_>, TlsError> {
-    let (rest, sh) = parse_tls_handshake_server_hello(body).map_err(|_| TlsError::Malformed)?;
-    if !rest.is_empty() {
-        return Err(TlsError::Malformed);
+    let m = TlsError::Malformed;
+    let version = be16(body, 0).ok_or(m)?;
+    let random = body.get(2..34).ok_or(m)?;
+    let (session_id, rest) = take_prefixed(body.get(34..).ok_or(m)?, 1).ok_or(m)?;
+    if session_id.len() > 32 {
+        return Err(m);
     }
-    let extensions = match sh.ext {
-        Some(e) => parse_tls_extensions(e).ok_or(TlsError::Malformed)?,
-        None => Vec::new(),
+    let cipher = be16(rest, 0).ok_or(m)?;
+    let compression = *rest.get(2).ok_or(m)?;
+    let rest = rest.get(3..).ok_or(m)?;
+    let extensions = if rest.is_empty() {
+        Vec::new()
+    } else {
+        let (ext, tail) = take_prefixed(rest, 2).ok_or(m)?;
+        if !tail.is_empty() {
+            return Err(m);
+        }
+        parse_tls_extensions(ext).ok_or(m)?
     };
     Ok(TlsServerHello {
-        version: sh.version.0,
-        random: sh.random,
-        session_id: sh.session_id.unwrap_or_default(),
-        cipher: sh.cipher.0,
-        compression: sh.compression.0,
+        version,
+        random,
+        session_id,
+        cipher,
+        compression,
         extensions,
     })
 }
