@@ -131,7 +131,7 @@ pub struct AlertInfo {
 }
 
 /// Everything learnt from one connection's handshake, owned.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TlsSummary {
     pub client_hello: Option<ClientHelloInfo>,
     pub server_hello: Option<ServerHelloInfo>,
