@@ -33,6 +33,7 @@
 pub mod community_id;
 pub mod json;
 pub mod stats;
+pub mod tls;
 
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
 use json::Obj;

@@ -1,8 +1,8 @@
 //! X.509 certificate facts from a clear-text Certificate message (x509-parser).
 
 use super::{CertInfo, Sender};
-use x509_parser::extensions::ParsedExtension;
 use x509_parser::der_parser::asn1_rs::Tag;
+use x509_parser::extensions::ParsedExtension;
 use x509_parser::objects::{oid_registry, oid2abbrev};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};

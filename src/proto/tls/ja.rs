@@ -161,7 +161,12 @@ pub fn ja4(i: &Ja4Input<'_>) -> String {
         .collect();
     sorted.sort_unstable();
     let mut c = hex4_list(&sorted);
-    let sigs: Vec<u16> = i.signature_algorithms.iter().copied().filter(|&v| !is_grease(v)).collect();
+    let sigs: Vec<u16> = i
+        .signature_algorithms
+        .iter()
+        .copied()
+        .filter(|&v| !is_grease(v))
+        .collect();
     if !sigs.is_empty() {
         c.push('_');
         c.push_str(&hex4_list(&sigs));

@@ -19,7 +19,9 @@ pub mod state;
 mod tests;
 
 use super::Probe;
-use parser::{CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, HS_CLIENT_HELLO, HS_SERVER_HELLO, MAX_RECORD_LEN};
+use parser::{
+    CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, HS_CLIENT_HELLO, HS_SERVER_HELLO, MAX_RECORD_LEN,
+};
 pub use state::{MAX_HANDSHAKE_BYTES, TlsState};
 use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherKx, TlsCipherSuite};
 
@@ -183,7 +185,9 @@ impl TlsSummary {
         if self.sslv2 {
             return Some("SSLv2");
         }
-        self.server_hello.as_ref().and_then(|s| version_name(s.selected_version))
+        self.server_hello
+            .as_ref()
+            .and_then(|s| version_name(s.selected_version))
     }
 
     /// A session was resumed: session id echoed, or PSK selected.
@@ -203,7 +207,11 @@ impl TlsSummary {
             Some("TLSv1.1") => out.push("tls1.1"),
             _ => {}
         }
-        if let Some(c) = self.server_hello.as_ref().and_then(|s| TlsCipherSuite::from_id(s.cipher)) {
+        if let Some(c) = self
+            .server_hello
+            .as_ref()
+            .and_then(|s| TlsCipherSuite::from_id(s.cipher))
+        {
             if c.enc == TlsCipherEnc::Null {
                 out.push("null_cipher");
             }

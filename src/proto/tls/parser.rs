@@ -69,7 +69,7 @@ fn take_prefixed(b: &[u8], prefix: usize) -> Option<(&[u8], &[u8])> {
 
 /// A list of big-endian u16 (odd lengths rejected).
 fn u16_list(b: &[u8]) -> Option<Vec<u16>> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     Some(b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect())
@@ -322,7 +322,7 @@ pub fn parse_sslv2_client_hello(b: &[u8]) -> Result<(Sslv2ClientHello<'_>, usize
         return Err(TlsError::Malformed);
     };
     let (cs_len, sid_len, ch_len) = (cs_len as usize, sid_len as usize, ch_len as usize);
-    if cs_len % 3 != 0 || 9 + cs_len + sid_len + ch_len != msg.len() {
+    if !cs_len.is_multiple_of(3) || 9 + cs_len + sid_len + ch_len != msg.len() {
         return Err(TlsError::Malformed);
     }
     let specs = msg.get(9..9 + cs_len).ok_or(TlsError::Malformed)?;
@@ -331,7 +331,14 @@ pub fn parse_sslv2_client_hello(b: &[u8]) -> Result<(Sslv2ClientHello<'_>, usize
         .chunks_exact(3)
         .map(|c| (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32)
         .collect();
-    Ok((Sslv2ClientHello { version, cipher_specs, challenge }, 2 + len))
+    Ok((
+        Sslv2ClientHello {
+            version,
+            cipher_specs,
+            challenge,
+        },
+        2 + len,
+    ))
 }
 
 // struct { CertificateList certificate_list<0..2^24-1>; } Certificate;

@@ -292,7 +292,12 @@ impl TlsState {
                 Err(_) => self.fail(d, true),
             },
             (_, HS_CERTIFICATE) => {
-                if self.summary.server_hello.as_ref().is_some_and(|s| s.selected_version == 0x0304) {
+                if self
+                    .summary
+                    .server_hello
+                    .as_ref()
+                    .is_some_and(|s| s.selected_version == 0x0304)
+                {
                     return;
                 }
                 let Some(list) = parse_tls12_certificate_list(body) else {
@@ -349,7 +354,13 @@ pub fn client_hello_info(record_version: u16, ch: &TlsClientHello<'_>) -> Client
             _ => {}
         }
     }
-    c.ja3 = ja3_string(c.client_version, &c.ciphers, &c.extensions, &c.supported_groups, &c.ec_point_formats);
+    c.ja3 = ja3_string(
+        c.client_version,
+        &c.ciphers,
+        &c.extensions,
+        &c.supported_groups,
+        &c.ec_point_formats,
+    );
     c.ja3_hash = md5_hex(&c.ja3);
     c.ja4 = ja4(&Ja4Input {
         legacy_version: c.client_version,

@@ -178,8 +178,14 @@ fn tls10_self_signed_is_weak() {
 #[test]
 fn tls11_ca_issued_chain() {
     let s = summary(&TLS11);
-    assert_eq!(s.client_hello.as_ref().unwrap().ja3_hash, "1d41372cac33d51bb9265e8f91bf1df0");
-    assert_eq!(s.server_hello.as_ref().unwrap().ja3s_hash, "19421187c5a923c7fc5cea82cf7f2602");
+    assert_eq!(
+        s.client_hello.as_ref().unwrap().ja3_hash,
+        "1d41372cac33d51bb9265e8f91bf1df0"
+    );
+    assert_eq!(
+        s.server_hello.as_ref().unwrap().ja3s_hash,
+        "19421187c5a923c7fc5cea82cf7f2602"
+    );
     assert_eq!(s.version(), Some("TLSv1.1"));
     assert_eq!(s.weak_reasons(), ["tls1.1"]);
     assert_eq!(s.certificates.len(), 2);
@@ -192,7 +198,10 @@ fn tls13_stops_after_server_hello() {
     let mut st = TlsState::new();
     let ch = pdu!("tls13-sni-alpn.client-hello.bin");
     assert_eq!(st.feed(Direction::ToServer, ch, TS), Verdict::Continue);
-    assert_eq!(st.feed(Direction::ToClient, pdu!("tls13-sni-alpn.server-hello.bin"), TS), Verdict::Stop);
+    assert_eq!(
+        st.feed(Direction::ToClient, pdu!("tls13-sni-alpn.server-hello.bin"), TS),
+        Verdict::Stop
+    );
     let s = st.summary();
     let c = s.client_hello.as_ref().unwrap();
     assert_eq!(c.supported_versions, [0x0304]);
@@ -222,7 +231,10 @@ fn curl_hellos() {
     assert_eq!(c.sni, None, "curl sends no SNI to an IP address");
     assert_eq!(c.ja3_hash, "a800670a9e75f9768d052dd7f0be5728");
     assert_eq!(c.ja4, "t12i2806h1_d943125447b4_a44c6288192a");
-    assert_eq!(s.server_hello.as_ref().unwrap().ja3s_hash, "a548c224ffe85e7076d7897c27f6758c");
+    assert_eq!(
+        s.server_hello.as_ref().unwrap().ja3s_hash,
+        "a548c224ffe85e7076d7897c27f6758c"
+    );
 }
 
 #[test]
@@ -283,7 +295,10 @@ fn every_prefix_of_a_server_flight_is_a_prefix_of_the_truth() {
             st.feed(Direction::ToClient, &f.s2c[..n], TS);
             let s = st.summary();
             assert_eq!(s.client_hello, full.client_hello);
-            assert!(s.server_hello.is_none() || s.server_hello == full.server_hello, "prefix {n}");
+            assert!(
+                s.server_hello.is_none() || s.server_hello == full.server_hello,
+                "prefix {n}"
+            );
             assert!(full.certificates.starts_with(&s.certificates), "prefix {n}");
             assert_eq!(s.malformed, [false, false]);
         }
@@ -293,8 +308,14 @@ fn every_prefix_of_a_server_flight_is_a_prefix_of_the_truth() {
 #[test]
 fn malformed_hellos_are_not_reported() {
     for (name, data) in [
-        ("ext overflow", &bad!("tls-clienthello-extension-length-overflow.bin")[..]),
-        ("inner ext overflow", &bad!("tls-clienthello-inner-extension-overflow.bin")[..]),
+        (
+            "ext overflow",
+            &bad!("tls-clienthello-extension-length-overflow.bin")[..],
+        ),
+        (
+            "inner ext overflow",
+            &bad!("tls-clienthello-inner-extension-overflow.bin")[..],
+        ),
         ("record too large", &bad!("tls-record-length-too-large.bin")[..]),
     ] {
         let mut st = TlsState::new();
@@ -374,7 +395,10 @@ fn sslv2_client_hello_and_server_hello() {
     assert_eq!(ch.version, 0x0301);
     assert_eq!(ch.cipher_specs, [0x010080, 0x00002f]);
     for n in 0..SSLV2_HELLO.len() {
-        assert_eq!(parse_sslv2_client_hello(&SSLV2_HELLO[..n]).unwrap_err(), TlsError::Incomplete);
+        assert_eq!(
+            parse_sslv2_client_hello(&SSLV2_HELLO[..n]).unwrap_err(),
+            TlsError::Incomplete
+        );
     }
     let mut st = TlsState::new();
     for b in SSLV2_HELLO {
@@ -383,7 +407,10 @@ fn sslv2_client_hello_and_server_hello() {
     let s = st.summary();
     assert!(s.sslv2_client_hello);
     let c = s.client_hello.as_ref().unwrap();
-    assert_eq!((c.client_version, c.ciphers.as_slice(), c.sslv2_format), (0x0301, &[0x002f][..], true));
+    assert_eq!(
+        (c.client_version, c.ciphers.as_slice(), c.sslv2_format),
+        (0x0301, &[0x002f][..], true)
+    );
     // an SSLv2 SERVER-HELLO (message type 4) back: SSLv2 itself was negotiated
     let v = st.feed(Direction::ToClient, &[0x80, 0x0a, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0], TS);
     assert_eq!(v, Verdict::Stop);
