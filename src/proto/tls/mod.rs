@@ -60,7 +60,8 @@ pub struct ClientHelloInfo {
     pub signature_algorithms: Vec<u16>,
     pub key_share_groups: Vec<u16>,
     pub ec_point_formats: Vec<u8>,
-    pub session_id_len: usize,
+    /// `legacy_session_id` (at most 32 bytes), to tell an echo in the ServerHello.
+    pub session_id: Vec<u8>,
     /// A non-empty session_ticket extension (resumption attempt).
     pub session_ticket: bool,
     /// A pre_shared_key extension (TLS 1.3 resumption attempt).

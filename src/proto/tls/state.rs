@@ -14,8 +14,8 @@ pub const MAX_HANDSHAKE_BYTES: usize = 64 * 1024;
 pub const MAX_CERTIFICATES: usize = 16;
 /// Clear-text alerts kept per connection.
 pub const MAX_ALERTS: usize = 16;
-/// Largest SSLv2 record (15-bit length + 2-byte header).
-const MAX_SSLV2_RECORD: usize = 2 + 0x7fff;
+/// Shortest SSLv2 message body we accept (CLIENT-HELLO without cipher specs or challenge).
+const SSLV2_MIN_MESSAGE: usize = 9;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -105,10 +105,15 @@ impl TlsState {
         } else {
             2 + (((side.rec[0] as usize & 0x7f) << 8) | side.rec[1] as usize)
         };
+        // The shortest SSLv2 message is a 9-byte CLIENT-HELLO header (a SERVER-HELLO is longer).
+        if want < 2 + SSLV2_MIN_MESSAGE && side.rec.len() >= 2 {
+            self.fail(d, true);
+            return &[];
+        }
         let n = want.saturating_sub(side.rec.len()).min(input.len());
         side.rec.extend_from_slice(&input[..n]);
         let rest = &input[n..];
-        if side.rec.len() < want || want == 2 || want > MAX_SSLV2_RECORD {
+        if side.rec.len() < want || want == 2 {
             return rest;
         }
         let rec = std::mem::take(&mut side.rec);
@@ -329,7 +334,7 @@ pub fn client_hello_info(record_version: u16, ch: &TlsClientHello<'_>) -> Client
         client_version: ch.version,
         ciphers: ch.ciphers.clone(),
         compression: ch.compression.clone(),
-        session_id_len: ch.session_id.len(),
+        session_id: ch.session_id.to_vec(),
         ..ClientHelloInfo::default()
     };
     let mut first_alpn = None;
@@ -407,7 +412,7 @@ pub fn server_hello_info(
     // In TLS 1.3 the server always echoes legacy_session_id (RFC 8446 §4.1.3): not resumption.
     s.session_id_echoed = s.selected_version != 0x0304
         && !sh.session_id.is_empty()
-        && client.is_some_and(|c| c.session_id_len == sh.session_id.len());
+        && client.is_some_and(|c| c.session_id == sh.session_id);
     s.ja3s = ja3s_string(s.legacy_version, s.cipher, &s.extensions);
     s.ja3s_hash = md5_hex(&s.ja3s);
     s

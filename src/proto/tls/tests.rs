@@ -453,3 +453,42 @@ fn record_header_limits() {
     let h = parse_tls_record_header(&[0x17, 3, 3, 0x48, 0x00]).unwrap();
     assert_eq!(h.len as usize, MAX_RECORD_LEN);
 }
+
+#[test]
+fn sslv2_zero_length_header_does_not_hang() {
+    for input in [
+        &[0x80u8, 0x00][..],
+        &[0x80, 0x03, 0x01, 0x03, 0x01],
+        &[0x80, 0x00, 0x80, 0x00],
+    ] {
+        let mut st = TlsState::new();
+        st.feed(Direction::ToServer, input, TS);
+        assert!(st.summary().client_hello.is_none());
+    }
+}
+
+#[test]
+fn client_hello_split_over_two_records() {
+    // RFC 8446 §5.1: handshake messages may be fragmented across records.
+    let rec = pdu!("curl-tls13.client-hello.bin");
+    let body = &rec[5..];
+    let mut two = Vec::new();
+    for part in [&body[..100], &body[100..]] {
+        two.extend_from_slice(&[0x16, 0x03, 0x01]);
+        two.extend_from_slice(&(part.len() as u16).to_be_bytes());
+        two.extend_from_slice(part);
+    }
+    let mut one = TlsState::new();
+    one.feed(Direction::ToServer, rec, TS);
+    for chunk in [two.len(), 1, 37] {
+        let mut st = TlsState::new();
+        for c in two.chunks(chunk) {
+            st.feed(Direction::ToServer, c, TS);
+        }
+        assert_eq!(st.summary(), one.summary(), "chunk {chunk}");
+    }
+    assert_eq!(
+        one.summary().client_hello.as_ref().unwrap().sni.as_deref(),
+        Some("server.exwatch.test")
+    );
+}
