@@ -216,8 +216,17 @@ impl TlsState {
         match hdr.content_type {
             CT_CHANGE_CIPHER_SPEC => {
                 self.summary.change_cipher_spec[d] = true;
-                self.sides[d].phase = Phase::Encrypted;
-                self.sides[d].hs = Vec::new();
+                // RFC 8446 §5 / D.4: in TLS 1.3 a ChangeCipherSpec is only middlebox
+                // camouflage (e.g. right after a HelloRetryRequest); the hellos stay in clear.
+                let tls13 = match (&self.summary.server_hello, &self.summary.client_hello) {
+                    (Some(sh), _) => sh.selected_version == 0x0304,
+                    (None, Some(ch)) => ch.supported_versions.contains(&0x0304),
+                    (None, None) => false,
+                };
+                if !tls13 {
+                    self.sides[d].phase = Phase::Encrypted;
+                    self.sides[d].hs = Vec::new();
+                }
             }
             CT_ALERT => {
                 // struct { AlertLevel level; AlertDescription description; } Alert; (RFC 8446 §6)

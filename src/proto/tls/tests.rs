@@ -492,3 +492,22 @@ fn client_hello_split_over_two_records() {
         Some("server.exwatch.test")
     );
 }
+
+#[test]
+fn hello_retry_request_then_server_hello() {
+    // The real TLS 1.3 ServerHello with the HelloRetryRequest random (RFC 8446 §4.1.3), then a
+    // compatibility ChangeCipherSpec, then the real ServerHello.
+    let sh = pdu!("tls13-sni-alpn.server-hello.bin");
+    let mut hrr = sh.to_vec();
+    hrr[11..43].copy_from_slice(&HRR_RANDOM);
+    let mut st = TlsState::new();
+    st.feed(Direction::ToServer, pdu!("tls13-sni-alpn.client-hello.bin"), TS);
+    assert_eq!(st.feed(Direction::ToClient, &hrr, TS), Verdict::Continue);
+    assert!(st.summary().hello_retry_request && st.summary().server_hello.is_none());
+    assert_eq!(
+        st.feed(Direction::ToClient, &[0x14, 0x03, 0x03, 0x00, 0x01, 0x01], TS),
+        Verdict::Continue
+    );
+    assert_eq!(st.feed(Direction::ToClient, sh, TS), Verdict::Stop);
+    assert_eq!(st.summary().version(), Some("TLSv1.3"));
+}
