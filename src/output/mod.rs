@@ -34,6 +34,7 @@ pub mod community_id;
 pub mod json;
 pub mod smtp;
 pub mod stats;
+pub mod tls;
 
 use crate::flow::app::{App, AppLayer};
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};

@@ -17,6 +17,7 @@
 
 pub mod ntlmssp;
 pub mod smtp;
+pub mod tls;
 
 /// Which way the bytes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
