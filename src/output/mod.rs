@@ -32,6 +32,7 @@
 
 pub mod community_id;
 pub mod json;
+pub mod ldap;
 pub mod stats;
 
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
