@@ -41,7 +41,8 @@ pub fn write_ldap(o: &mut Obj<'_>, s: &LdapSummary) {
             .str("name", &x.name)
             .str("auth", &x.auth);
         if x.auth == "simple" {
-            b.bool("password_present", x.password_present).u64("password_len", x.password_len as u64);
+            b.bool("password_present", x.password_present)
+                .u64("password_len", x.password_len as u64);
         }
         b.opt_str("sasl_mechanism", x.sasl_mechanism.as_deref());
         result(b, x.result_code);
@@ -60,7 +61,8 @@ pub fn write_ldap(o: &mut Obj<'_>, s: &LdapSummary) {
         e.str("oid", &x.oid).opt_str("name", x.name);
         result(e, x.result_code);
     });
-    o.bool("starttls_requested", s.starttls_requested).bool("starttls_accepted", s.starttls_accepted);
+    o.bool("starttls_requested", s.starttls_requested)
+        .bool("starttls_accepted", s.starttls_accepted);
     o.obj_array("searches", &s.searches, |e, x| {
         e.str("base", &x.base)
             .str("scope", scope_name(x.scope))
@@ -72,7 +74,9 @@ pub fn write_ldap(o: &mut Obj<'_>, s: &LdapSummary) {
         result(e, x.result_code);
     });
     o.obj_array("result_codes", &s.result_codes, |e, (c, n)| {
-        e.u64("code", c.max(&0).unsigned_abs()).opt_str("name", result_name(*c)).u64("count", *n);
+        e.u64("code", c.max(&0).unsigned_abs())
+            .opt_str("name", result_name(*c))
+            .u64("count", *n);
     });
     if let Some(p) = &s.cldap_ping {
         o.obj("ldap_ping", |e| {

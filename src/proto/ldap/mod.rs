@@ -110,10 +110,16 @@ impl LdapState {
             // and the wrapped token.
             let Some(l) = b.get(..4) else { return Frame::Need(None) };
             let len = u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize;
-            return Frame::Pdu { len: len.saturating_add(4), wrapped: true };
+            return Frame::Pdu {
+                len: len.saturating_add(4),
+                wrapped: true,
+            };
         }
         match ber::read_header(b) {
-            Ok((0x30, h, len)) => Frame::Pdu { len: h.saturating_add(len), wrapped: false },
+            Ok((0x30, h, len)) => Frame::Pdu {
+                len: h.saturating_add(len),
+                wrapped: false,
+            },
             Ok(_) | Err(BerError::Invalid) => Frame::Bad,
             Err(BerError::Incomplete(n)) => Frame::Need(n),
         }

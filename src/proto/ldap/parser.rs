@@ -249,7 +249,12 @@ fn message(s: &mut LdapSummary, ctx: &mut Ctx, pdu: &[u8]) -> Option<bool> {
             let code = result_code(b)?;
             s.count_result(code);
             let mut sasl_ok = false;
-            if let Some(bind) = s.binds.iter_mut().rev().find(|x| x.message_id == id && x.result_code.is_none()) {
+            if let Some(bind) = s
+                .binds
+                .iter_mut()
+                .rev()
+                .find(|x| x.message_id == id && x.result_code.is_none())
+            {
                 bind.result_code = Some(code);
                 sasl_ok = code == 0 && bind.auth != "simple";
             }
@@ -293,7 +298,12 @@ fn message(s: &mut LdapSummary, ctx: &mut Ctx, pdu: &[u8]) -> Option<bool> {
                 ctx.starttls_pending = Some(id);
             }
             if s.extended.len() < MAX_EXTENDED {
-                s.extended.push(LdapExtended { message_id: id, oid, name, result_code: None });
+                s.extended.push(LdapExtended {
+                    message_id: id,
+                    oid,
+                    name,
+                    result_code: None,
+                });
             }
         }
         0x78 => {
@@ -333,7 +343,12 @@ fn bind_request(s: &mut LdapSummary, id: i64, b: &[u8]) -> Option<()> {
     let (ver, rest) = expect(b, 0x02)?;
     let (name, rest) = expect(rest, 0x04)?;
     let (auth, _) = read_tlv(rest).ok()?;
-    let mut bind = LdapBind { message_id: id, version: int(ver)?, name: text(name), ..Default::default() };
+    let mut bind = LdapBind {
+        message_id: id,
+        version: int(ver)?,
+        name: text(name),
+        ..Default::default()
+    };
     bind.auth = match auth.tag {
         0x80 => {
             bind.password_present = !auth.body.is_empty();
@@ -353,7 +368,12 @@ fn bind_request(s: &mut LdapSummary, id: i64, b: &[u8]) -> Option<()> {
         0x89 => "sicilyPackageDiscovery".into(),
         0x8a | 0x8b => {
             ntlm_scan(&mut s.ntlm, auth.body);
-            if auth.tag == 0x8a { "sicilyNegotiate" } else { "sicilyResponse" }.into()
+            if auth.tag == 0x8a {
+                "sicilyNegotiate"
+            } else {
+                "sicilyResponse"
+            }
+            .into()
         }
         t => format!("tag-{t}"),
     };
@@ -376,7 +396,9 @@ fn le32(b: &[u8], at: usize) -> Option<u32> {
 /// [MS-NLMP] §2.2.1: find an NTLMSSP message in `b` and record its type, flags and names.
 fn ntlm_scan(n: &mut NtlmFacts, b: &[u8]) {
     const SIG: &[u8] = b"NTLMSSP\0";
-    let Some(at) = b.windows(SIG.len()).position(|w| w == SIG) else { return };
+    let Some(at) = b.windows(SIG.len()).position(|w| w == SIG) else {
+        return;
+    };
     let m = &b[at..];
     let Some(ty) = le32(m, 8) else { return };
     if n.message_types.len() < 8 && !n.message_types.contains(&ty) {
@@ -468,7 +490,9 @@ fn ping_terms(p: &mut CldapPing, f: ber::Tlv<'_>, depth: usize) {
             }
         }
         0xa3 => {
-            let Some((attr, rest)) = expect(f.body, 0x04) else { return };
+            let Some((attr, rest)) = expect(f.body, 0x04) else {
+                return;
+            };
             let Some((val, _)) = expect(rest, 0x04) else { return };
             let attr = String::from_utf8_lossy(attr).to_ascii_lowercase();
             match attr.as_str() {
