@@ -33,7 +33,7 @@ pub fn probe_ldap(data: &[u8]) -> Probe {
     }
     let rest = data.get(h..).unwrap_or(&[]);
     match (rest.first(), rest.get(1)) {
-        (None, _) | (Some(_), None) => return Probe::NeedMore,
+        (None, _) | (Some(_), None) => Probe::NeedMore,
         (Some(&0x02), Some(&l)) if (1..=4).contains(&l) => {
             let op_at = 2 + l as usize;
             match rest.get(op_at) {

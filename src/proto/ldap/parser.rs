@@ -527,7 +527,7 @@ fn push_value(out: &mut String, v: &[u8]) {
 // RFC 4511 §4.5.1.7 Filter ::= CHOICE { and [0], or [1], not [2], equalityMatch [3],
 //     substrings [4], greaterOrEqual [5], lessOrEqual [6], present [7], approxMatch [8],
 //     extensibleMatch [9] }; rendered in RFC 4515 string form, bounded.
-fn render_filter(out: &mut String, f: ber::Tlv<'_>, depth: usize) {
+pub(crate) fn render_filter(out: &mut String, f: ber::Tlv<'_>, depth: usize) {
     if depth > MAX_FILTER_DEPTH || out.len() >= MAX_FILTER_LEN {
         push(out, "...");
         return;
@@ -583,6 +583,32 @@ fn render_filter(out: &mut String, f: ber::Tlv<'_>, depth: usize) {
         0x87 => {
             push_value(out, f.body);
             push(out, "=*");
+        }
+        // MatchingRuleAssertion ::= SEQUENCE { matchingRule [1], type [2], matchValue [3],
+        //     dnAttributes [4] BOOLEAN }, rendered `type:dn:rule:=value`
+        0xa9 => {
+            let mut r = f.body;
+            let (mut rule, mut ty, mut val, mut dn) = (None, None, None, false);
+            while let Ok((t, next)) = read_tlv(r) {
+                match t.tag {
+                    0x81 => rule = Some(t.body),
+                    0x82 => ty = Some(t.body),
+                    0x83 => val = Some(t.body),
+                    0x84 => dn = t.body.first().is_some_and(|&b| b != 0),
+                    _ => {}
+                }
+                r = next;
+            }
+            push_value(out, ty.unwrap_or(b""));
+            if dn {
+                push(out, ":dn");
+            }
+            if let Some(rule) = rule {
+                push(out, ":");
+                push_value(out, rule);
+            }
+            push(out, ":=");
+            push_value(out, val.unwrap_or(b""));
         }
         t => push(out, &format!("filter-tag-{t}")),
     }

@@ -147,7 +147,7 @@ fn every_prefix_is_safe() {
             let mut st = LdapState::new();
             assert_eq!(st.feed(ToServer, p, 0), Verdict::Continue);
             st.datagram(ToServer, p);
-            assert_eq!(st.summary().sealed, false);
+            assert!(!st.summary().sealed);
         }
         // a strict prefix of a single PDU yields no facts
         if pdu.len() < 120 {
@@ -268,4 +268,22 @@ fn output_never_writes_password() {
     assert!(!text.contains("secret"));
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["ldap"]["binds"][0]["password_len"], 6);
+}
+
+#[test]
+fn extensible_match_filter() {
+    // (userAccountControl:1.2.840.113556.1.4.803:=2), as AD tools send it
+    let rule = b"1.2.840.113556.1.4.803";
+    let ty = b"userAccountControl";
+    let mut body = vec![0x81, rule.len() as u8];
+    body.extend_from_slice(rule);
+    body.extend_from_slice(&[0x82, ty.len() as u8]);
+    body.extend_from_slice(ty);
+    body.extend_from_slice(&[0x83, 1, b'2']);
+    let mut f = vec![0xa9, body.len() as u8];
+    f.extend_from_slice(&body);
+    let (t, _) = ber::read_tlv(&f).unwrap();
+    let mut out = String::new();
+    parser::render_filter(&mut out, t, 0);
+    assert_eq!(out, "(userAccountControl:1.2.840.113556.1.4.803:=2)");
 }
