@@ -18,6 +18,8 @@ pub use parser::{CldapPing, LdapBind, LdapExtended, LdapSearch, LdapSummary, Ntl
 pub const MAX_PDU_BYTES: usize = 256 * 1024;
 /// Bytes scanned for a plausible message start after a gap before giving up on a chunk.
 pub const MAX_RESYNC_SCAN: usize = 64 * 1024;
+/// Bytes held back after a gap while deciding whether they start a message (a probe needs 13).
+const RESYNC_HOLD: usize = 16;
 
 /// RFC 4511 §4.2: LDAPMessage ::= SEQUENCE { messageID MessageID, protocolOp CHOICE {...} }.
 /// Cheap check of the first bytes: 0x30 + definite length, INTEGER messageID of 1-4 bytes,
@@ -152,13 +154,38 @@ impl LdapState {
                 return Verdict::Continue;
             }
             if d.resync {
-                let window = &data[pos..data.len().min(pos + MAX_RESYNC_SCAN)];
-                match (0..window.len()).find(|&o| probe_ldap(&window[o..]) == Probe::Yes) {
-                    Some(o) => {
-                        pos += o;
-                        self.dirs[di].resync = false;
+                if !d.buf.is_empty() {
+                    // a candidate start held back from the previous feed: complete it and re-probe
+                    let take = RESYNC_HOLD.saturating_sub(d.buf.len()).min(data.len() - pos);
+                    d.buf.extend_from_slice(&data[pos..pos + take]);
+                    pos += take;
+                    match (0..d.buf.len()).find(|&o| probe_ldap(&d.buf[o..]) != Probe::No) {
+                        Some(o) if probe_ldap(&d.buf[o..]) == Probe::Yes => {
+                            d.buf.drain(..o);
+                            d.resync = false;
+                        }
+                        Some(o) => {
+                            d.buf.drain(..o);
+                            if take == 0 && o == 0 {
+                                return Verdict::Continue;
+                            }
+                        }
+                        None => d.buf.clear(),
                     }
-                    None => return Verdict::Continue,
+                    continue;
+                }
+                let window = &data[pos..data.len().min(pos + MAX_RESYNC_SCAN)];
+                match (0..window.len()).find(|&o| probe_ldap(&window[o..]) != Probe::No) {
+                    Some(o) if probe_ldap(&window[o..]) == Probe::Yes => {
+                        pos += o;
+                        d.resync = false;
+                    }
+                    Some(o) => {
+                        // too few bytes left to tell: hold them (fewer than RESYNC_HOLD)
+                        d.buf.extend_from_slice(&window[o..]);
+                        pos += window.len();
+                    }
+                    None => pos += window.len(),
                 }
                 continue;
             }

@@ -287,3 +287,17 @@ fn extensible_match_filter() {
     parser::render_filter(&mut out, t, 0);
     assert_eq!(out, "(userAccountControl:1.2.840.113556.1.4.803:=2)");
 }
+
+#[test]
+fn gap_resync_split_across_feeds() {
+    let mut data = vec![0x01, 0x02, 0x03];
+    data.extend_from_slice(SEARCH_AND);
+    for cut in 0..data.len() {
+        let mut st = LdapState::new();
+        st.gap(ToServer, 5);
+        st.feed(ToServer, &data[..cut], 0);
+        st.feed(ToServer, &data[cut..], 0);
+        assert_eq!(st.summary().searches.len(), 1, "cut at {cut}");
+        assert!(st.dirs[0].buf.is_empty());
+    }
+}
