@@ -117,6 +117,11 @@ impl LdapState {
                 wrapped: true,
             };
         }
+        // Anything but a SEQUENCE is decided on its first byte, so a resync never swallows the
+        // start of the next message into a doomed partial frame.
+        if b.first().is_some_and(|&x| x != 0x30) {
+            return Frame::Bad;
+        }
         match ber::read_header(b) {
             Ok((0x30, h, len)) => Frame::Pdu {
                 len: h.saturating_add(len),

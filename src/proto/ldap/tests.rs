@@ -301,3 +301,16 @@ fn gap_resync_split_across_feeds() {
         assert!(st.dirs[0].buf.is_empty());
     }
 }
+
+/// Found by the `ldap_stream` fuzz target: a stray byte after a PDU, at the end of a feed, was
+/// buffered as a partial header and took the next message's first byte with it.
+#[test]
+fn stray_byte_at_feed_end_does_not_eat_next_message() {
+    let mut data = vec![0x74];
+    data.extend_from_slice(SEARCH_AND);
+    let mut st = LdapState::new();
+    st.feed(ToServer, &data[..1], 0);
+    st.feed(ToServer, &data[1..], 0);
+    assert_eq!(st.summary().searches.len(), 1);
+    assert_eq!(st.summary().parse_errors, 1);
+}
