@@ -214,18 +214,23 @@ impl LdapState {
                     self.summary.oversize_pdus += 1;
                     continue;
                 }
-                let take = (need - self.dirs[di].buf.len()).min(data.len() - pos);
+                let take = need.saturating_sub(self.dirs[di].buf.len()).min(data.len() - pos);
                 self.dirs[di].buf.extend_from_slice(&data[pos..pos + take]);
                 pos += take;
                 if let Frame::Pdu { len, wrapped } = self.frame(&self.dirs[di].buf)
                     && self.dirs[di].buf.len() >= len
                 {
-                    let buf = std::mem::take(&mut self.dirs[di].buf);
+                    // The buffer can hold more than one PDU only after a resync hold-back; the
+                    // rest stays buffered for the next round.
+                    let mut buf = std::mem::take(&mut self.dirs[di].buf);
                     let tls = self.handle(dir, &buf[..len], wrapped);
+                    buf.drain(..len);
+                    let left = buf.len();
                     self.dirs[di].buf = buf;
-                    self.dirs[di].buf.clear();
                     if tls {
-                        return Verdict::StartTls { at: pos };
+                        return Verdict::StartTls {
+                            at: pos.saturating_sub(left),
+                        };
                     }
                 }
                 continue;

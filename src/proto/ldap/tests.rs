@@ -314,3 +314,23 @@ fn stray_byte_at_feed_end_does_not_eat_next_message() {
     assert_eq!(st.summary().searches.len(), 1);
     assert_eq!(st.summary().parse_errors, 1);
 }
+
+/// Found by the `ldap_stream` fuzz target: a resync hold-back longer than the short PDU it
+/// starts (an unbindRequest is 7 bytes) underflowed the "bytes still needed" count.
+#[test]
+fn resync_holdback_longer_than_pdu() {
+    let unbind = [0x30, 0x05, 0x02, 0x01, 0x03, 0x42, 0x00];
+    let mut data = vec![0xbe];
+    data.extend_from_slice(&unbind[..4]);
+    let mut rest = unbind[4..].to_vec();
+    rest.extend_from_slice(SEARCH_AND);
+    let mut st = LdapState::new();
+    st.gap(ToServer, 3);
+    st.feed(ToServer, &data, 0);
+    st.feed(ToServer, &rest, 0);
+    let ops = &st.summary().ops;
+    assert!(
+        ops.contains(&("unbindRequest", 1)) && ops.contains(&("searchRequest", 1)),
+        "{ops:?}"
+    );
+}
