@@ -201,8 +201,10 @@ impl LdapState {
                     Frame::Need(Some(n)) => n,
                     Frame::Need(None) => self.dirs[di].buf.len() + 1,
                     Frame::Bad => {
+                        // Rescan the buffered bytes after this one: after a resync hold-back
+                        // they may hold the next message's start.
                         self.summary.parse_errors += 1;
-                        self.dirs[di].buf.clear();
+                        self.dirs[di].buf.drain(..1);
                         self.dirs[di].resync = true;
                         continue;
                     }

@@ -334,3 +334,23 @@ fn resync_holdback_longer_than_pdu() {
         "{ops:?}"
     );
 }
+
+/// Found by the `ldap_stream` fuzz target: bytes left buffered after a short PDU that ended a
+/// resync hold-back were dropped when they did not start a message, and with them the start
+/// of the next one.
+#[test]
+fn leftover_after_holdback_is_rescanned() {
+    // a 12-byte junk PDU, one stray byte, then a real bind request
+    let mut data = vec![
+        0x30, 0x0a, 0x02, 0x04, 0x02, 0x63, 0x6e, 0x04, 0x63, 0x30, 0x00, 0x30, 0x00,
+    ];
+    data.extend_from_slice(BIND_SIMPLE);
+    let mut st = LdapState::new();
+    st.gap(ToServer, 1);
+    st.feed(ToServer, &data[..5], 0);
+    for c in data[5..].chunks(6) {
+        st.feed(ToServer, c, 0);
+    }
+    assert_eq!(st.summary().binds.len(), 1);
+    assert_eq!(st.summary().binds[0].name, "cn=admin,dc=exwatch,dc=test");
+}
