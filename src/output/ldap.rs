@@ -98,3 +98,30 @@ pub fn write_ldap(o: &mut Obj<'_>, s: &LdapSummary) {
         .u64("oversize_pdus", s.oversize_pdus)
         .u64("gaps", s.gaps);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::ldap::LdapState;
+    use crate::proto::{Direction, StreamParser};
+
+    #[test]
+    fn never_writes_the_password() {
+        let mut st = LdapState::new();
+        let c2s = include_bytes!("../../fixtures/pdu/ldap/stream1_to_server.bin");
+        st.feed(Direction::ToServer, c2s, 0);
+        let mut buf = Vec::new();
+        let mut o = Obj::new(&mut buf);
+        o.obj("ldap", |l| write_ldap(l, st.summary()));
+        o.close();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(!text.contains("secret"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["ldap"]["binds"][0]["name"], "cn=admin,dc=exwatch,dc=test");
+        assert_eq!(v["ldap"]["binds"][0]["password_len"], 6);
+        assert_eq!(
+            v["ldap"]["searches"][0]["filter"],
+            "(&(objectClass=inetOrgPerson)(uid=ali*))"
+        );
+    }
+}
