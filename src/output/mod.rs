@@ -32,6 +32,7 @@
 
 pub mod community_id;
 pub mod json;
+pub mod ldap;
 pub mod smtp;
 pub mod stats;
 pub mod tls;

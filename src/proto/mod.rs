@@ -62,3 +62,4 @@ pub trait StreamParser {
     fn feed(&mut self, dir: Direction, data: &[u8], ts_ns: u64) -> Verdict;
     fn gap(&mut self, dir: Direction, len: u64);
 }
+pub mod ldap;
