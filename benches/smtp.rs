@@ -10,29 +10,15 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use exwatch::proto::segments::segments;
 use exwatch::proto::smtp::{SmtpState, probe_smtp};
 use exwatch::proto::{Direction, StreamParser};
 
 const SESSION: &[u8] = include_bytes!("../fixtures/pdu/smtp/swaks-0.seg");
 
-fn segments(mut d: &[u8]) -> Vec<(Direction, &[u8])> {
-    let mut out = Vec::new();
-    while d.len() >= 5 {
-        let dir = if d[0] == 0 {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        let n = u32::from_le_bytes([d[1], d[2], d[3], d[4]]) as usize;
-        out.push((dir, &d[5..5 + n]));
-        d = &d[5 + n..];
-    }
-    out
-}
-
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("smtp");
-    let segs = segments(SESSION);
+    let segs: Vec<_> = segments(SESSION).collect();
     let bytes: usize = segs.iter().map(|(_, d)| d.len()).sum();
     g.throughput(Throughput::Bytes(bytes as u64));
     g.bench_function("session_auth_plain", |b| {

@@ -16,6 +16,7 @@
 //!   the connection to TLS (STARTTLS, X-ANONYMOUSTLS, LDAP StartTLS), and when to stop feeding.
 
 pub mod ntlmssp;
+pub mod segments;
 pub mod smtp;
 pub mod tls;
 

@@ -3,6 +3,7 @@
 //! (fixtures/tools/extract_segments.py).
 
 use super::*;
+use crate::proto::segments::segments;
 use crate::proto::{Direction, StreamParser, Verdict};
 
 const PLAIN: &[u8] = include_bytes!("../../../fixtures/pdu/smtp/swaks-0.seg");
@@ -14,27 +15,11 @@ const XANON: &[u8] = include_bytes!("../../../fixtures/pdu/smtp/swaks-5.seg");
 const REFUSED: &[u8] = include_bytes!("../../../fixtures/pdu/smtp/swaks-6.seg");
 const MALFORMED: &[u8] = include_bytes!("../../../fixtures/malformed/smtp-overlong-binary-bdat.seg");
 
-fn segments(file: &[u8]) -> Vec<(Direction, &[u8])> {
-    let mut out = Vec::new();
-    let mut d = file;
-    while d.len() >= 5 {
-        let dir = if d[0] == 0 {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        let n = u32::from_le_bytes([d[1], d[2], d[3], d[4]]) as usize;
-        out.push((dir, &d[5..5 + n]));
-        d = &d[5 + n..];
-    }
-    out
-}
-
 /// Feeds a session in chunks of at most `chunk` bytes until the parser hands over or stops.
 /// Returns the state, the verdict that ended it, and the bytes of the stream left over.
 fn run_chunked(file: &[u8], chunk: usize) -> (SmtpState, Verdict, Vec<(Direction, Vec<u8>)>) {
     let mut s = SmtpState::new();
-    let segs = segments(file);
+    let segs: Vec<_> = segments(file).collect();
     for (i, (dir, data)) in segs.iter().enumerate() {
         for (k, c) in data.chunks(chunk).enumerate() {
             match s.feed(*dir, c, 0) {
@@ -215,7 +200,7 @@ impl ConcatBytes for Vec<(Direction, Vec<u8>)> {
 #[test]
 fn every_prefix() {
     for f in [PLAIN, LOGIN, STARTTLS, REFUSED] {
-        let segs = segments(f);
+        let segs: Vec<_> = segments(f).collect();
         let (whole, _, _) = run(f);
         let total: usize = segs.iter().map(|(_, d)| d.len()).sum();
         for cut in 0..total {
@@ -352,7 +337,7 @@ fn base64(d: &[u8]) -> String {
 #[test]
 fn probes() {
     use crate::proto::Probe;
-    let segs = segments(PLAIN);
+    let segs: Vec<_> = segments(PLAIN).collect();
     assert_eq!(probe_smtp(Direction::ToClient, segs[0].1), Probe::Yes);
     assert_eq!(
         probe_smtp(Direction::ToClient, b"220 mail.exwatch.test Microsoft ESMTP"),

@@ -1,0 +1,60 @@
+//! The segment-file format of `fixtures/tools/extract_segments.py`: one TCP connection's
+//! payload in capture order, for unit tests, benches and fuzz seeds that replay a real session
+//! through a stream parser without the capture and flow layers.
+//!
+//! Records, little-endian: `u8` direction (0 to the server, 1 to the client), `u32` length,
+//! then that many payload bytes. A record cut short ends the iteration.
+
+use super::Direction;
+
+/// Bytes of a record header (direction and length).
+const HEADER_LEN: usize = 5;
+
+/// The records of a segment file, in order.
+pub fn segments(file: &[u8]) -> Segments<'_> {
+    Segments { rest: file }
+}
+
+/// Iterator over `(direction, payload)` records; see [`segments`].
+#[derive(Debug, Clone)]
+pub struct Segments<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = (Direction, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (head, body) = self.rest.split_at_checked(HEADER_LEN)?;
+        let dir = if head[0] == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let Some((payload, rest)) = body.split_at_checked(len) else {
+            self.rest = &[];
+            return None;
+        };
+        self.rest = rest;
+        Some((dir, payload))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_a_cut_tail() {
+        let file = [0, 2, 0, 0, 0, b'h', b'i', 1, 1, 0, 0, 0, b'!', 0, 9, 0, 0, 0, b'x'];
+        let got: Vec<_> = segments(&file).collect();
+        assert_eq!(
+            got,
+            vec![(Direction::ToServer, &b"hi"[..]), (Direction::ToClient, &b"!"[..])]
+        );
+        for n in 0..file.len() {
+            assert!(segments(&file[..n]).count() <= 2);
+        }
+    }
+}
