@@ -15,6 +15,7 @@ const EXT_STARTTLS: &[u8] = include_bytes!("../../../fixtures/pdu/ldap/extended_
 const EXT_RESP: &[u8] = include_bytes!("../../../fixtures/pdu/ldap/extended_response_starttls.bin");
 const S1_C: &[u8] = include_bytes!("../../../fixtures/pdu/ldap/stream1_to_server.bin");
 const S1_S: &[u8] = include_bytes!("../../../fixtures/pdu/ldap/stream1_to_client.bin");
+const DIGEST_SESSION: &[u8] = include_bytes!("../../../fixtures/pdu/ldap/digest-md5-sealed.seg");
 const S2_S: &[u8] = include_bytes!("../../../fixtures/pdu/ldap/stream2_to_client.bin");
 const MALFORMED: [&[u8]; 4] = [
     include_bytes!("../../../fixtures/malformed/ldap-length-overflow.bin"),
@@ -208,6 +209,32 @@ fn sasl_wrapped_pdus_after_successful_bind() {
     assert!(s.sealed);
     assert_eq!(s.encryption(), "ldap-sasl-seal");
     assert_eq!(s.parse_errors, 0);
+}
+
+/// The real thing: slapd and ldapsearch with SASL DIGEST-MD5 at qop auth-conf (`-O minssf=56`),
+/// in capture order. After the second bindResponse (success) the search, its entry and done,
+/// and the unbind travel wrapped.
+#[test]
+fn digest_md5_session_is_sealed() {
+    let mut st = LdapState::new();
+    for (dir, data) in crate::proto::segments::segments(DIGEST_SESSION) {
+        assert_eq!(st.feed(dir, data, 0), Verdict::Continue);
+    }
+    let s = st.summary();
+    let binds: Vec<_> = s
+        .binds
+        .iter()
+        .map(|b| (b.sasl_mechanism.as_deref(), b.result_code))
+        .collect();
+    assert_eq!(binds, [(Some("DIGEST-MD5"), Some(14)), (Some("DIGEST-MD5"), Some(0))]);
+    assert_eq!(s.sasl_wrapped_pdus, 4);
+    assert!(s.sealed);
+    assert_eq!(s.encryption(), "ldap-sasl-seal");
+    assert_eq!(s.parse_errors, 0);
+    assert!(
+        s.searches.is_empty(),
+        "the search is sealed: its base must not be readable"
+    );
 }
 
 #[test]
