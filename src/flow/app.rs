@@ -6,7 +6,9 @@
 //! claimed the flow). The flow layer calls [`AppLayer::data`] and [`AppLayer::gap`] with the
 //! reassembler's in-order chunks, and [`AppLayer::datagram`] with UDP payloads.
 
+use crate::proto::ldap::{LdapState, probe_ldap};
 use crate::proto::smtp::{SmtpState, probe_smtp};
+use crate::proto::tls::{TlsState, probe_tls};
 use crate::proto::{Direction, Probe, StreamParser, Verdict};
 
 /// Payload bytes kept per flow while no probe has decided (a first segment shorter than a
@@ -18,7 +20,9 @@ pub const MAX_PROBE_BYTES: usize = 256;
 pub enum App {
     /// No payload yet, or not enough to tell.
     Probing,
+    Tls(Box<TlsState>),
     Smtp(Box<SmtpState>),
+    Ldap(Box<LdapState>),
     /// Nothing claimed the flow.
     Unknown,
 }
@@ -128,15 +132,20 @@ impl AppLayer {
             return;
         }
         let verdict = match &mut self.app {
+            App::Tls(p) => p.feed(dir, data, ts_ns),
             App::Smtp(p) => p.feed(dir, data, ts_ns),
+            App::Ldap(p) => p.feed(dir, data, ts_ns),
             App::Probing | App::Unknown => Verdict::Stop,
         };
         match verdict {
             Verdict::Continue => {}
             Verdict::Stop => self.done = true,
             Verdict::StartTls { at } => {
-                let _ = at;
-                self.done = true;
+                let clear = std::mem::replace(&mut self.app, App::Tls(Box::default()));
+                self.before_tls = Some(clear);
+                if at < data.len() {
+                    self.feed(dir, &data[at..], ts_ns);
+                }
             }
         }
     }
@@ -144,7 +153,9 @@ impl AppLayer {
     /// `len` bytes of `dir` were not captured.
     pub fn gap(&mut self, dir: Direction, len: u64) {
         match &mut self.app {
+            App::Tls(p) => p.gap(dir, len),
             App::Smtp(p) => p.gap(dir, len),
+            App::Ldap(p) => p.gap(dir, len),
             // a gap before anything was recognised: what follows starts mid-message
             App::Probing => self.probe = [Vec::new(), Vec::new()],
             App::Unknown => {}
@@ -152,32 +163,51 @@ impl AppLayer {
     }
 
     /// One UDP datagram (CLDAP).
-    pub fn datagram(&mut self, dir: Direction, data: &[u8], ts_ns: u64) {
+    pub fn datagram(&mut self, dir: Direction, data: &[u8], _ts_ns: u64) {
         if self.done || data.is_empty() {
             return;
         }
-        let _ = (dir, ts_ns);
-        self.done = true;
-        self.app = App::Unknown;
+        if let App::Probing = self.app {
+            self.app = match probe_ldap(data) {
+                Probe::Yes => App::Ldap(Box::default()),
+                _ => {
+                    self.done = true;
+                    App::Unknown
+                }
+            };
+        }
+        if let App::Ldap(p) = &mut self.app {
+            p.datagram(dir, data);
+        }
     }
 }
 
 fn name(app: &App) -> Option<&'static str> {
     match app {
+        App::Tls(_) => Some("tls"),
         App::Smtp(_) => Some("smtp"),
+        App::Ldap(_) => Some("ldap"),
         App::Probing | App::Unknown => None,
     }
 }
 
 /// The parser the first bytes of `dir` call for.
 fn choose(dir: Direction, data: &[u8]) -> Option<App> {
+    if probe_tls(data) == Probe::Yes {
+        return Some(App::Tls(Box::default()));
+    }
     if probe_smtp(dir, data) == Probe::Yes {
         return Some(App::Smtp(Box::default()));
+    }
+    if probe_ldap(data) == Probe::Yes {
+        return Some(App::Ldap(Box::default()));
     }
     None
 }
 
 /// Could more bytes still make a probe say yes?
 fn needs_more(dir: Direction, data: &[u8]) -> bool {
-    probe_smtp(dir, data) == Probe::NeedMore
+    probe_tls(data) == Probe::NeedMore
+        || probe_smtp(dir, data) == Probe::NeedMore
+        || probe_ldap(data) == Probe::NeedMore
 }

@@ -115,17 +115,27 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
 fn write_app(o: &mut Obj<'_>, a: &AppLayer) {
     o.opt_str("app_proto", a.proto_name())
         .opt_str("app_proto_orig", a.orig_name());
-    let encryption = match (&a.app, &a.before_tls) {
-        (App::Smtp(_), _) => Some("none"),
-        (App::Probing | App::Unknown, _) => None,
+    // (value of `encryption`, whether it hides the content)
+    let encryption = match &a.app {
+        App::Tls(_) if a.before_tls.is_some() => Some(("starttls", true)),
+        App::Tls(_) => Some(("tls", true)),
+        App::Smtp(_) => Some(("none", false)),
+        App::Ldap(l) => {
+            let e = l.summary().encryption();
+            // SASL signing protects integrity only: the content is still readable
+            Some((e, e == "ldap-sasl-seal"))
+        }
+        App::Probing | App::Unknown => None,
     };
     match encryption {
-        Some(e) => o.bool("encrypted", e != "none").str("encryption", e),
+        Some((e, hidden)) => o.bool("encrypted", hidden).str("encryption", e),
         None => o.null("encrypted").null("encryption"),
     };
     for app in [a.before_tls.as_ref(), Some(&a.app)].into_iter().flatten() {
         match app {
             App::Smtp(s) => o.obj("smtp", |o| smtp::write_smtp(o, s.summary())),
+            App::Tls(s) => o.obj("tls", |o| tls::write_tls(o, s.summary())),
+            App::Ldap(s) => o.obj("ldap", |o| ldap::write_ldap(o, s.summary())),
             App::Probing | App::Unknown => o,
         };
     }
