@@ -75,6 +75,30 @@ fn protocol_facts_match_tshark() {
     );
 }
 
+/// JA3 and JA3S equal tshark's for every TLS handshake of the corpus (skipped without tshark).
+#[test]
+fn ja3_matches_tshark() {
+    let Some(dir) = corpus() else { return };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (cap, truth) in common::truths(&dir) {
+        let (_, recs, _) = common::read(&cap, 1);
+        let Some(diffs) = common::facts::compare_ja3_with_tshark(&cap, &truth, &recs) else {
+            eprintln!("tshark is not installed: skipping the JA3 comparison");
+            return;
+        };
+        checked += truth["tls"].is_object() as usize;
+        failures.extend(diffs.into_iter().map(|d| format!("{}: {d}", cap.display())));
+    }
+    eprintln!("JA3/JA3S compared on {checked} captures");
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 /// The same records whatever the number of worker threads.
 #[test]
 fn output_is_the_same_for_every_thread_count() {

@@ -33,7 +33,7 @@ fn stable(recs: &[Value]) -> Vec<Value> {
 #[test]
 fn fixtures_match_tshark() {
     let truths = common::truths(&fixtures().join("pcap"));
-    assert!(truths.len() >= 9, "fixture truths missing");
+    assert!(truths.len() >= 12, "fixture truths missing");
     let mut failures = Vec::new();
     for (cap, truth) in &truths {
         let (code, recs, stderr) = common::read(cap, 1);
@@ -50,6 +50,10 @@ fn fixtures_match_tshark() {
         }
         for d in common::facts::compare_all(truth, &recs) {
             failures.push(format!("{}: {d}", cap.display()));
+        }
+        match common::facts::compare_ja3_with_tshark(cap, truth, &recs) {
+            Some(diffs) => failures.extend(diffs.into_iter().map(|d| format!("{}: {d}", cap.display()))),
+            None => eprintln!("tshark is not installed: JA3/JA3S of {} not compared", cap.display()),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

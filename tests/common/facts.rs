@@ -578,3 +578,78 @@ pub fn compare_ldap(truth: &Value, recs: &[Value]) -> Vec<String> {
     );
     diffs
 }
+
+/// JA3 and JA3S hashes against tshark's own (`tls.handshake.ja3`, `tls.handshake.ja3s`), run
+/// with the options recorded in the truth file. `None` when tshark is not installed; the first
+/// ClientHello and ServerHello of each TCP stream are compared.
+pub fn compare_ja3_with_tshark(cap: &std::path::Path, truth: &Value, recs: &[Value]) -> Option<Vec<String>> {
+    if !truth["tls"].is_object() {
+        return Some(Vec::new());
+    }
+    let opts: Vec<String> = strs(&truth["generated_by"]["tshark_options"]);
+    let out = std::process::Command::new("tshark")
+        .args(&opts)
+        .arg("-r")
+        .arg(cap)
+        .args([
+            "-Y",
+            "tls.handshake.type == 1 || tls.handshake.type == 2",
+            "-T",
+            "fields",
+        ])
+        .args([
+            "-e",
+            "tcp.stream",
+            "-e",
+            "tls.handshake.ja3",
+            "-e",
+            "tls.handshake.ja3s",
+        ])
+        .output()
+        .ok()?;
+    let skip: Vec<&Value> = truth["tls"]["client_hellos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| awaits_parser(&c["starttls_from"]))
+        .map(|c| &c["stream"])
+        .collect();
+    let mut diffs = Vec::new();
+    let mut seen: Vec<(u64, &str)> = Vec::new();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let Some(stream) = cols.first().and_then(|s| s.parse::<u64>().ok()) else {
+            continue;
+        };
+        if skip.contains(&&Value::from(stream)) {
+            continue;
+        }
+        // a frame may carry both hellos' fields only in odd captures; take each non-empty one
+        for (col, obj, key, what) in [
+            (1, "client_hello", "ja3_hash", "JA3"),
+            (2, "server_hello", "ja3s_hash", "JA3S"),
+        ] {
+            let Some(want) = cols.get(col).map(|v| v.split(',').next().unwrap_or("")) else {
+                continue;
+            };
+            if want.is_empty() || seen.contains(&(stream, what)) {
+                continue;
+            }
+            seen.push((stream, what));
+            let id = format!("tls stream {stream}");
+            let Some(f) = flow_of_stream(truth, recs, &Value::from(stream)) else {
+                diffs.push(format!("{id}: no flow"));
+                continue;
+            };
+            check(&mut diffs, &id, what, &Value::from(want), &f["tls"][obj][key]);
+        }
+    }
+    if seen.is_empty() && !truth["tls"]["client_hellos"].as_array().is_none_or(|c| c.is_empty()) && skip.is_empty() {
+        diffs.push(format!(
+            "tshark printed no JA3 for a capture with ClientHellos: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Some(diffs)
+}
