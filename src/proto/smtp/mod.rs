@@ -38,18 +38,12 @@ pub fn probe_smtp(dir: Direction, data: &[u8]) -> Probe {
 }
 
 fn probe_banner(data: &[u8]) -> Probe {
+    // "220 " / "220-" (greeting) or "554 " / "554-" (RFC 5321 §3.1 refusal), or a prefix of one
     let head = &data[..data.len().min(4)];
-    let ok_head = |h: &[u8]| {
-        h.iter()
-            .zip(b"220 ")
-            .enumerate()
-            .all(|(i, (&b, &w))| if i == 3 { b == b' ' || b == b'-' } else { b == w })
-            || h.iter()
-                .zip(b"554 ")
-                .enumerate()
-                .all(|(i, (&b, &w))| if i == 3 { b == b' ' || b == b'-' } else { b == w })
-    };
-    if !ok_head(head) {
+    let code_ok = [b"220", b"554"]
+        .iter()
+        .any(|c| (head.len() <= 3 && c.starts_with(head)) || head.starts_with(*c));
+    if !code_ok || head.get(3).is_some_and(|&b| b != b' ' && b != b'-') {
         return Probe::No;
     }
     let view = &data[..data.len().min(PROBE_LINE_BYTES)];

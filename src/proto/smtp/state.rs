@@ -15,6 +15,10 @@ pub const MAX_PIPELINED: usize = 64;
 /// Consecutive lines of a direction that are neither commands nor replies before the parser
 /// gives up (encrypted or not SMTP after all).
 pub const MAX_BAD_LINES: u32 = 8;
+
+/// Index of each direction's line buffer.
+const CLIENT: usize = 0;
+const SERVER: usize = 1;
 /// The longest decoded SASL message kept for inspection (the base64 of a 12,288-byte line).
 pub const MAX_SASL_DECODED: usize = MAX_LINE_BYTES / 4 * 3;
 
@@ -170,16 +174,16 @@ impl SmtpState {
                 }
                 ClientMode::Command | ClientMode::Auth { .. } => {
                     // TLS where a STARTTLS reply was not captured, or was still on its way
-                    if self.summary.starttls.is_some() && self.lines[0].buf.is_empty() && looks_like_tls(rest) {
+                    if self.summary.starttls.is_some() && self.lines[CLIENT].buf.is_empty() && looks_like_tls(rest) {
                         return self.upgrade(i);
                     }
-                    let (used, line) = next_line(&mut self.lines[0], rest);
+                    let (used, line) = next_line(&mut self.lines[CLIENT], rest);
                     i += used;
-                    let Some(line) = line else { continue };
-                    let line = std::mem::take(line);
-                    let step = self.client_line(trim_crlf(&line));
-                    self.lines[0].buf = line;
-                    self.lines[0].buf.clear();
+                    let step = match line {
+                        Line::InChunk => self.client_line(trim_crlf(&rest[..used])),
+                        Line::Held => self.held_line(CLIENT, Self::client_line),
+                        Line::Partial => continue,
+                    };
                     if let Step::Verdict(v) = step {
                         return v;
                     }
@@ -201,13 +205,14 @@ impl SmtpState {
     fn feed_server(&mut self, data: &[u8]) -> Verdict {
         let mut i = 0;
         while i < data.len() {
-            let (used, line) = next_line(&mut self.lines[1], &data[i..]);
+            let rest = &data[i..];
+            let (used, line) = next_line(&mut self.lines[SERVER], rest);
             i += used;
-            let Some(line) = line else { continue };
-            let line = std::mem::take(line);
-            let step = self.server_line(trim_crlf(&line));
-            self.lines[1].buf = line;
-            self.lines[1].buf.clear();
+            let step = match line {
+                Line::InChunk => self.server_line(trim_crlf(&rest[..used])),
+                Line::Held => self.held_line(SERVER, Self::server_line),
+                Line::Partial => continue,
+            };
             match step {
                 Step::Go => {}
                 Step::Verdict(Verdict::StartTls { .. }) => return self.upgrade(i),
@@ -215,6 +220,31 @@ impl SmtpState {
             }
         }
         Verdict::Continue
+    }
+
+    /// Hand the line completed in direction `d`'s buffer to `handle`, keeping the buffer's
+    /// allocation for the next partial line.
+    fn held_line(&mut self, d: usize, handle: fn(&mut Self, &[u8]) -> Step) -> Step {
+        let line = std::mem::take(&mut self.lines[d].buf);
+        let step = handle(self, trim_crlf(&line));
+        self.lines[d].buf = line;
+        self.lines[d].buf.clear();
+        step
+    }
+
+    /// A line of direction `d` that does not parse: counted, and after [`MAX_BAD_LINES`] in a
+    /// row the flow is not SMTP (any more). The first line after a gap may start mid-line and
+    /// is not counted.
+    fn bad_line(&mut self, d: usize, resync: bool) -> Step {
+        if resync {
+            return Step::Go;
+        }
+        self.summary.unknown_lines += 1;
+        self.lines[d].bad += 1;
+        if self.lines[d].bad >= MAX_BAD_LINES {
+            return Step::Verdict(Verdict::Stop);
+        }
+        Step::Go
     }
 
     fn upgrade(&mut self, at: usize) -> Verdict {
@@ -242,18 +272,11 @@ impl SmtpState {
             };
             return Step::Go;
         }
-        let resync = std::mem::take(&mut self.lines[0].resync);
+        let resync = std::mem::take(&mut self.lines[CLIENT].resync);
         let Some(cmd) = parser::parse_command(line) else {
-            if !resync {
-                self.summary.unknown_lines += 1;
-                self.lines[0].bad += 1;
-                if self.lines[0].bad >= MAX_BAD_LINES {
-                    return Step::Verdict(Verdict::Stop);
-                }
-            }
-            return Step::Go;
+            return self.bad_line(CLIENT, resync);
         };
-        self.lines[0].bad = 0;
+        self.lines[CLIENT].bad = 0;
         self.command(cmd)
     }
 
@@ -434,18 +457,11 @@ impl SmtpState {
 
     /// One server line (without CRLF).
     fn server_line(&mut self, line: &[u8]) -> Step {
-        let resync = std::mem::take(&mut self.lines[1].resync);
+        let resync = std::mem::take(&mut self.lines[SERVER].resync);
         let Some(r) = parser::parse_reply(line) else {
-            if !resync {
-                self.summary.unknown_lines += 1;
-                self.lines[1].bad += 1;
-                if self.lines[1].bad >= MAX_BAD_LINES {
-                    return Step::Verdict(Verdict::Stop);
-                }
-            }
-            return Step::Go;
+            return self.bad_line(SERVER, resync);
         };
-        self.lines[1].bad = 0;
+        self.lines[SERVER].bad = 0;
         let first = self.reply.lines == 0;
         if first {
             self.reply.code = r.code;
@@ -624,24 +640,37 @@ fn scan_data_end(d: &[u8], mut state: u8) -> (usize, bool, u8) {
     (d.len(), false, state)
 }
 
+/// Where [`next_line`] found the next line.
+enum Line {
+    /// Whole in the chunk, as its first `used` bytes (nothing was held): borrowed, not copied.
+    InChunk,
+    /// Completed in the direction's buffer (a line split across chunks).
+    Held,
+    /// No whole line yet (what there is was held), or an overlong line was dropped.
+    Partial,
+}
+
 /// Takes the next line from `d`, joining a partial line held in `l`. Returns the bytes of `d`
-/// used and, when a whole line is ready, the buffer holding it (with its LF). A line longer
-/// than [`MAX_LINE_BYTES`] is dropped.
-fn next_line<'l>(l: &'l mut LineBuf, d: &[u8]) -> (usize, Option<&'l mut Vec<u8>>) {
+/// used and where the line (with its LF) is. Only a line split across chunks is copied; a line
+/// longer than [`MAX_LINE_BYTES`] is dropped.
+fn next_line(l: &mut LineBuf, d: &[u8]) -> (usize, Line) {
     match d.iter().position(|&b| b == b'\n') {
         Some(p) => {
             let used = p + 1;
             if l.overlong {
                 l.overlong = false;
                 l.buf.clear();
-                return (used, None);
+                return (used, Line::Partial);
             }
             if l.buf.len() + used > MAX_LINE_BYTES {
                 l.buf.clear();
-                return (used, None);
+                return (used, Line::Partial);
+            }
+            if l.buf.is_empty() {
+                return (used, Line::InChunk);
             }
             l.buf.extend_from_slice(&d[..used]);
-            (used, Some(&mut l.buf))
+            (used, Line::Held)
         }
         None => {
             if !l.overlong && l.buf.len() + d.len() <= MAX_LINE_BYTES {
@@ -650,7 +679,7 @@ fn next_line<'l>(l: &'l mut LineBuf, d: &[u8]) -> (usize, Option<&'l mut Vec<u8>
                 l.overlong = true;
                 l.buf.clear();
             }
-            (d.len(), None)
+            (d.len(), Line::Partial)
         }
     }
 }
