@@ -183,6 +183,15 @@ fn push_padded(buf: &mut Vec<u8>, v: u64, width: usize) {
 pub fn escape_into(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
     let bytes = s.as_bytes();
+    // most strings need no escape: one branch-free scan, one copy
+    if !bytes
+        .iter()
+        .fold(false, |e, &b| e | (b < 0x20) | (b == b'"') | (b == b'\\'))
+    {
+        buf.extend_from_slice(bytes);
+        buf.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc: Option<&[u8]> = match b {

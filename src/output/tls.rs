@@ -44,20 +44,21 @@ fn dirs(o: &mut Obj<'_>, k: &str, v: [bool; 2]) {
 fn write_cert(o: &mut Obj<'_>, c: &CertInfo) {
     o.str("sender", c.sender.as_str())
         .u64("chain_index", c.chain_index as u64);
-    if !c.parsed {
-        o.bool("parsed", false).u64("der_len", c.der_len as u64);
+    let x = &c.cert;
+    if !x.parsed {
+        o.bool("parsed", false).u64("der_len", x.der_len as u64);
         return;
     }
-    o.str("subject", &c.subject)
-        .str("issuer", &c.issuer)
-        .opt_str("subject_cn", c.subject_cn.as_deref())
-        .opt_str("issuer_cn", c.issuer_cn.as_deref())
-        .str_array("san_dns", c.san_dns.iter().map(String::as_str));
-    unix_time(o, "not_before", c.not_before);
-    unix_time(o, "not_after", c.not_after);
-    o.str("serial", &c.serial)
-        .bool("self_issued", c.self_issued)
-        .bool("self_signed", c.self_signed)
+    o.str("subject", &x.subject)
+        .str("issuer", &x.issuer)
+        .opt_str("subject_cn", x.subject_cn.as_deref())
+        .opt_str("issuer_cn", x.issuer_cn.as_deref())
+        .str_array("san_dns", x.san_dns.iter().map(String::as_str));
+    unix_time(o, "not_before", x.not_before);
+    unix_time(o, "not_after", x.not_after);
+    o.str("serial", &x.serial)
+        .bool("self_issued", x.self_issued)
+        .bool("self_signed", x.self_signed)
         .bool("expired", c.expired)
         .bool("not_yet_valid", c.not_yet_valid);
 }
@@ -136,7 +137,7 @@ pub fn write_tls(o: &mut Obj<'_>, s: &TlsSummary) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::tls::{ServerHelloInfo, TlsSummary};
+    use crate::proto::tls::{Cert, ServerHelloInfo, TlsSummary};
 
     #[test]
     fn writes_valid_json_with_names() {
@@ -149,11 +150,17 @@ mod tests {
                 ..ServerHelloInfo::default()
             }),
             certificates: vec![CertInfo {
-                parsed: true,
-                subject: "CN=a\"b".into(),
-                not_before: 0,
-                not_after: 1_704_067_200,
-                ..CertInfo::default()
+                sender: Default::default(),
+                chain_index: 0,
+                expired: false,
+                not_yet_valid: false,
+                cert: std::sync::Arc::new(Cert {
+                    parsed: true,
+                    subject: "CN=a\"b".into(),
+                    not_before: 0,
+                    not_after: 1_704_067_200,
+                    ..Cert::default()
+                }),
             }],
             malformed: [false, true],
             ..TlsSummary::default()

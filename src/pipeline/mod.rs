@@ -89,10 +89,21 @@ pub struct Outcome {
     pub write_error: Option<std::io::Error>,
 }
 
-/// One finished record: the flow's first frame orders it within its tick.
-struct Record {
-    key: u64,
-    line: Vec<u8>,
+/// The records one worker finished since its last tick, as lines in one buffer (a flow record
+/// is formatted in place: no allocation per record). The flow's first frame orders a record
+/// within its tick.
+#[derive(Default)]
+struct Records {
+    buf: Vec<u8>,
+    /// (key, start, end) of each line in `buf`, newline included.
+    index: Vec<(u64, usize, usize)>,
+}
+
+impl Records {
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.index.clear();
+    }
 }
 
 /// Decode, flow tracking and record formatting for the frames of one shard.
@@ -100,18 +111,18 @@ struct Worker {
     table: FlowTable,
     defrag: Defragmenter,
     stats: Stats,
-    out: Vec<Record>,
+    out: Records,
+    /// Written records handed back for reuse (inline mode), so a tick allocates nothing.
+    spare: Option<Records>,
 }
 
-fn emit<'a>(
-    out: &'a mut Vec<Record>,
-    apps: &'a mut crate::output::stats::AppCounts,
-) -> impl FnMut(Flow, EndReason) + 'a {
+fn emit<'a>(out: &'a mut Records, apps: &'a mut crate::output::stats::AppCounts) -> impl FnMut(Flow, EndReason) + 'a {
     |f: Flow, reason: EndReason| {
         apps.count(&f.app);
-        let mut line = Vec::with_capacity(640);
-        output::write_flow(&mut line, &f, reason);
-        out.push(Record { key: f.first_idx, line });
+        let start = out.buf.len();
+        output::write_flow(&mut out.buf, &f, reason);
+        out.buf.push(b'\n');
+        out.index.push((f.first_idx, start, out.buf.len()));
     }
 }
 
@@ -127,7 +138,8 @@ impl Worker {
             table: FlowTable::new(flow),
             defrag: Defragmenter::new(defrag),
             stats: Stats::default(),
-            out: Vec::new(),
+            out: Records::default(),
+            spare: None,
         }
     }
 
@@ -214,14 +226,21 @@ impl Worker {
     }
 
     /// Sweep idle flows and stale fragments at capture time `now`; returns the tick's records.
-    fn tick(&mut self, now_ns: u64) -> Vec<Record> {
+    fn tick(&mut self, now_ns: u64) -> Records {
         self.table.sweep(now_ns, &mut emit(&mut self.out, &mut self.stats.apps));
         self.stats.fragments_timed_out += self.defrag.expire(now_ns) as u64;
-        std::mem::take(&mut self.out)
+        let next = self.spare.take().unwrap_or_default();
+        std::mem::replace(&mut self.out, next)
+    }
+
+    /// Give back a tick's records once written.
+    fn recycle(&mut self, mut r: Records) {
+        r.clear();
+        self.spare = Some(r);
     }
 
     /// End of input: every flow is written.
-    fn finish(&mut self) -> Vec<Record> {
+    fn finish(&mut self) -> Records {
         self.table
             .flush(EndReason::EndOfInput, &mut emit(&mut self.out, &mut self.stats.apps));
         self.stats.flows = self.table.counters.clone();
@@ -255,18 +274,37 @@ impl Clock {
     }
 }
 
-fn write_records(out: &mut dyn Write, mut recs: Vec<Record>, err: &mut Option<std::io::Error>) {
+/// Write the records of one tick from every worker, in the order of their flows' first frames.
+fn write_records(out: &mut dyn Write, recs: &[Records], err: &mut Option<std::io::Error>) {
     if err.is_some() {
         return;
     }
-    recs.sort_unstable_by_key(|r| r.key);
-    for r in recs {
-        let res = out.write_all(&r.line).and_then(|_| out.write_all(b"\n"));
-        if let Err(e) = res {
-            *err = Some(e);
-            return;
-        }
+    let res = if let [one] = recs {
+        write_sorted(out, one)
+    } else {
+        let mut order: Vec<(u64, usize, usize, usize)> = recs
+            .iter()
+            .enumerate()
+            .flat_map(|(w, r)| r.index.iter().map(move |&(k, a, b)| (k, w, a, b)))
+            .collect();
+        order.sort_unstable_by_key(|r| r.0);
+        order
+            .iter()
+            .try_for_each(|&(_, w, a, b)| out.write_all(&recs[w].buf[a..b]))
+    };
+    if let Err(e) = res {
+        *err = Some(e);
     }
+}
+
+/// One worker's records in key order; consecutive lines already in order go out in one write.
+fn write_sorted(out: &mut dyn Write, r: &Records) -> std::io::Result<()> {
+    if r.index.is_sorted_by_key(|x| x.0) {
+        return out.write_all(&r.buf);
+    }
+    let mut order = r.index.clone();
+    order.sort_unstable_by_key(|x| x.0);
+    order.iter().try_for_each(|&(_, a, b)| out.write_all(&r.buf[a..b]))
 }
 
 /// Read every input in order as one stream of frames and write the records to `out`.
@@ -395,7 +433,8 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         fr.ts_ns = ts;
         if let Some(now) = tick {
             let recs = w.tick(now);
-            write_records(out, recs, &mut werr);
+            write_records(out, std::slice::from_ref(&recs), &mut werr);
+            w.recycle(recs);
         }
         w.frame(idx, &fr);
         if let Seg::Mapped(m) = seg
@@ -406,7 +445,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         }
     });
     let recs = w.finish();
-    write_records(out, recs, &mut werr);
+    write_records(out, std::slice::from_ref(&recs), &mut werr);
     Outcome {
         stats: w.stats,
         damage,
@@ -461,7 +500,7 @@ enum ToWorker<'a> {
 }
 
 enum ToWriter {
-    Tick(usize, Vec<Record>),
+    Tick(usize, Records),
     Done(Box<Stats>),
 }
 
@@ -502,7 +541,7 @@ fn worker_loop<'a>(
 
 /// Collects each tick's records from all workers, then writes them in order.
 fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats, Option<std::io::Error>) {
-    let mut pending: Vec<std::collections::VecDeque<Vec<Record>>> = (0..n).map(|_| Default::default()).collect();
+    let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
     let mut err = None;
     for msg in rx {
@@ -510,11 +549,11 @@ fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats,
             ToWriter::Tick(id, recs) => {
                 pending[id].push_back(recs);
                 while pending.iter().all(|q| !q.is_empty()) {
-                    let mut all = Vec::new();
-                    for q in pending.iter_mut() {
-                        all.extend(q.pop_front().expect("checked non-empty"));
-                    }
-                    write_records(out, all, &mut err);
+                    let all: Vec<Records> = pending
+                        .iter_mut()
+                        .map(|q| q.pop_front().expect("checked non-empty"))
+                        .collect();
+                    write_records(out, &all, &mut err);
                 }
             }
             ToWriter::Done(s) => stats.merge(&s),

@@ -64,3 +64,14 @@ pub trait StreamParser {
     fn gap(&mut self, dir: Direction, len: u64);
 }
 pub mod ldap;
+
+/// Lower-case hex of `b` (certificate serials, fingerprints, NtVer), without `fmt` per byte.
+pub fn hex(b: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(DIGITS[(x >> 4) as usize] as char);
+        s.push(DIGITS[(x & 15) as usize] as char);
+    }
+    s
+}

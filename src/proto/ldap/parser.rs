@@ -498,7 +498,7 @@ fn ping_terms(p: &mut CldapPing, f: ber::Tlv<'_>, depth: usize) {
             match attr.as_str() {
                 "dnsdomain" => p.dns_domain = Some(text(val)),
                 "host" => p.host = Some(text(val)),
-                "ntver" => p.nt_ver = Some(val.iter().take(8).map(|b| format!("{b:02x}")).collect()),
+                "ntver" => p.nt_ver = Some(crate::proto::hex(&val[..val.len().min(8)])),
                 "domainguid" => p.domain_guid = true,
                 "domainsid" => p.domain_sid = true,
                 _ => {}

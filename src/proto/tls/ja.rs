@@ -3,21 +3,24 @@
 //! License and deliberately not implemented.
 
 use super::parser::{EXT_ALPN, EXT_SERVER_NAME, is_grease};
+use crate::proto::hex;
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 use std::fmt::Write as _;
 
 /// Hex characters of a JA4 hash part (the spec truncates SHA-256 to 12).
 const JA4_HASH_LEN: usize = 12;
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 /// JA4 counts are two decimal digits, capped.
 const JA4_MAX_COUNT: usize = 99;
 
 fn join_dec<T: Copy + Into<u32>>(out: &mut String, vals: impl IntoIterator<Item = T>) {
+    let mut num = itoa::Buffer::new();
     for (n, v) in vals.into_iter().enumerate() {
         if n > 0 {
             out.push('-');
         }
-        let _ = write!(out, "{}", v.into());
+        out.push_str(num.format(v.into()));
     }
 }
 
@@ -26,20 +29,13 @@ pub fn md5_hex(s: &str) -> String {
     hex(&Md5::digest(s.as_bytes()))
 }
 
-fn hex(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        let _ = write!(s, "{x:02x}");
-    }
-    s
-}
-
 /// JA3: `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats`, decimal
 /// values joined by `-`, GREASE values (RFC 8701) left out of every list, as the JA3 README and
 /// tshark do.
 pub fn ja3_string(version: u16, ciphers: &[u16], extensions: &[u16], groups: &[u16], point_formats: &[u8]) -> String {
     let mut s = String::with_capacity(256);
-    let _ = write!(s, "{version},");
+    s.push_str(itoa::Buffer::new().format(version));
+    s.push(',');
     join_dec(&mut s, ciphers.iter().copied().filter(|&c| !is_grease(c)));
     s.push(',');
     join_dec(&mut s, extensions.iter().copied().filter(|&e| !is_grease(e)));
@@ -90,7 +86,9 @@ fn hex4_list(vals: &[u16]) -> String {
         if n > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{v:04x}");
+        for shift in [12, 8, 4, 0] {
+            s.push(HEX_DIGITS[((v >> shift) & 15) as usize] as char);
+        }
     }
     s
 }

@@ -23,6 +23,7 @@ use parser::{
     CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, HS_CLIENT_HELLO, HS_SERVER_HELLO, MAX_RECORD_LEN,
 };
 pub use state::{MAX_HANDSHAKE_BYTES, TlsState};
+use std::sync::Arc;
 use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherKx, TlsCipherSuite};
 
 /// Which side sent a message.
@@ -95,16 +96,27 @@ pub struct ServerHelloInfo {
     pub ja3s_hash: String,
 }
 
-/// One certificate seen in clear.
+/// One certificate seen in clear: where it was in which direction's chain, whether it was
+/// valid at that moment, and the certificate's own facts (shared between every connection
+/// that sent the same DER bytes, see [`cert::cert_info`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    pub sender: Sender,
+    /// 0 = the leaf (first in the message).
+    pub chain_index: usize,
+    /// At the time of the packet that completed the Certificate message.
+    pub expired: bool,
+    pub not_yet_valid: bool,
+    pub cert: Arc<Cert>,
+}
+
+/// The facts of one DER certificate.
 ///
 /// `self_signed` is *not* a signature check (x509-parser's `verify` feature pulls in ring):
 /// it is `self_issued` (subject DN == issuer DN, byte for byte) and, when both the authority
 /// key identifier and the subject key identifier are present, they are equal.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct CertInfo {
-    pub sender: Sender,
-    /// 0 = the leaf (first in the message).
-    pub chain_index: usize,
+pub struct Cert {
     pub der_len: usize,
     /// false when x509-parser could not read it; the fields below are then empty.
     pub parsed: bool,
@@ -120,9 +132,6 @@ pub struct CertInfo {
     pub serial: String,
     pub self_issued: bool,
     pub self_signed: bool,
-    /// At the time of the packet that completed the Certificate message.
-    pub expired: bool,
-    pub not_yet_valid: bool,
 }
 
 /// An alert sent in clear.

@@ -172,6 +172,18 @@ impl TlsState {
                 input = &input[n..];
                 continue;
             }
+            // A whole handshake/alert record in the chunk: parse it where it lies.
+            if side.rec.is_empty()
+                && side.phase == Phase::Clear
+                && let Ok(hdr) = parse_tls_record_header(input)
+                && hdr.content_type != CT_APPLICATION_DATA
+                && input.len() >= RECORD_HEADER_LEN + hdr.len as usize
+            {
+                let total = RECORD_HEADER_LEN + hdr.len as usize;
+                self.on_record(dir, hdr, &input[RECORD_HEADER_LEN..total], ts_ns);
+                input = &input[total..];
+                continue;
+            }
             if side.rec.len() < RECORD_HEADER_LEN {
                 let n = (RECORD_HEADER_LEN - side.rec.len()).min(input.len());
                 side.rec.extend_from_slice(&input[..n]);
@@ -249,15 +261,31 @@ impl TlsState {
         let d = dir.index();
         let side = &mut self.sides[d];
         if side.hs.is_empty() {
+            // The usual case: the record starts with a message; parse in place, keep only a
+            // message that continues in the next record.
             side.hs_record_version = record_version;
+            if let Some(left) = self.messages(dir, record_version, body, ts_ns) {
+                self.sides[d].hs.extend_from_slice(&body[body.len() - left..]);
+            }
+            return;
         }
         if side.hs.len() + body.len() > MAX_HANDSHAKE_BYTES {
             self.fail(d, false);
             return;
         }
         side.hs.extend_from_slice(body);
-        let hs = std::mem::take(&mut side.hs);
-        let mut rest: &[u8] = &hs;
+        let mut hs = std::mem::take(&mut side.hs);
+        if let Some(left) = self.messages(dir, record_version, &hs, ts_ns) {
+            hs.drain(..hs.len() - left);
+            self.sides[d].hs = hs;
+        }
+    }
+
+    /// Handle every whole handshake message at the start of `buf`. Returns how many bytes at
+    /// its end begin a message not yet complete, or `None` when this direction is finished.
+    fn messages(&mut self, dir: Direction, record_version: u16, buf: &[u8], ts_ns: u64) -> Option<usize> {
+        let d = dir.index();
+        let mut rest = buf;
         loop {
             match parse_tls_handshake_message(rest) {
                 Ok((t, msg, r)) => {
@@ -266,20 +294,18 @@ impl TlsState {
                     self.sides[d].hs_record_version = record_version;
                     rest = r;
                     if self.stopped || self.sides[d].phase != Phase::Clear {
-                        return;
+                        return None;
                     }
                 }
                 Err(_) => {
                     if handshake_message_len(rest).is_some_and(|n| n > MAX_HANDSHAKE_BYTES) {
                         self.fail(d, false);
-                        return;
+                        return None;
                     }
-                    break;
+                    return Some(rest.len());
                 }
             }
         }
-        let keep = rest.to_vec();
-        self.sides[d].hs = keep;
     }
 
     fn on_message(&mut self, dir: Direction, record_version: u16, t: u8, body: &[u8], ts_ns: u64) {

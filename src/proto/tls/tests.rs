@@ -133,7 +133,7 @@ fn tls12_mutual_alpn_handshake() {
     let who: Vec<(Sender, usize, Option<&str>)> = s
         .certificates
         .iter()
-        .map(|c| (c.sender, c.chain_index, c.subject_cn.as_deref()))
+        .map(|c| (c.sender, c.chain_index, c.cert.subject_cn.as_deref()))
         .collect();
     assert_eq!(
         who,
@@ -145,15 +145,15 @@ fn tls12_mutual_alpn_handshake() {
         ]
     );
     let leaf = &s.certificates[0];
-    assert_eq!(leaf.subject, "O=exwatch fixtures,CN=server.exwatch.test");
-    assert_eq!(leaf.issuer, "O=exwatch fixtures,CN=exwatch test CA");
-    assert_eq!(leaf.issuer_cn.as_deref(), Some("exwatch test CA"));
-    assert_eq!(leaf.san_dns, ["server.exwatch.test", "mail.exwatch.test"]);
-    assert_eq!(leaf.serial, "1001");
-    assert_eq!(leaf.not_after - leaf.not_before, 3650 * 86_400);
-    assert!(!leaf.self_signed && !leaf.self_issued && !leaf.expired);
-    assert!(s.certificates[1].self_signed, "the CA certificate signs itself");
-    assert_eq!(s.certificates[2].serial, "2002");
+    assert_eq!(leaf.cert.subject, "O=exwatch fixtures,CN=server.exwatch.test");
+    assert_eq!(leaf.cert.issuer, "O=exwatch fixtures,CN=exwatch test CA");
+    assert_eq!(leaf.cert.issuer_cn.as_deref(), Some("exwatch test CA"));
+    assert_eq!(leaf.cert.san_dns, ["server.exwatch.test", "mail.exwatch.test"]);
+    assert_eq!(leaf.cert.serial, "1001");
+    assert_eq!(leaf.cert.not_after - leaf.cert.not_before, 3650 * 86_400);
+    assert!(!leaf.cert.self_signed && !leaf.cert.self_issued && !leaf.expired);
+    assert!(s.certificates[1].cert.self_signed, "the CA certificate signs itself");
+    assert_eq!(s.certificates[2].cert.serial, "2002");
 }
 
 #[test]
@@ -170,9 +170,9 @@ fn tls10_self_signed_is_weak() {
     assert_eq!(s.weak_reasons(), ["tls1.0"]);
     assert_eq!(s.certificates.len(), 1);
     let cert = &s.certificates[0];
-    assert!(cert.self_issued && cert.self_signed);
-    assert_eq!(cert.subject, "CN=selfsigned.exwatch.test");
-    assert_eq!(cert.san_dns, ["selfsigned.exwatch.test"]);
+    assert!(cert.cert.self_issued && cert.cert.self_signed);
+    assert_eq!(cert.cert.subject, "CN=selfsigned.exwatch.test");
+    assert_eq!(cert.cert.san_dns, ["selfsigned.exwatch.test"]);
 }
 
 #[test]
@@ -189,8 +189,8 @@ fn tls11_ca_issued_chain() {
     assert_eq!(s.version(), Some("TLSv1.1"));
     assert_eq!(s.weak_reasons(), ["tls1.1"]);
     assert_eq!(s.certificates.len(), 2);
-    assert!(!s.certificates[0].self_signed);
-    assert!(s.certificates[1].self_signed);
+    assert!(!s.certificates[0].cert.self_signed);
+    assert!(s.certificates[1].cert.self_signed);
 }
 
 #[test]
@@ -242,9 +242,12 @@ fn certificate_expiry_is_judged_at_packet_time() {
     // valid 2020-01-01 .. 2020-02-01
     let s = summary(&CURL12);
     let cert = &s.certificates[0];
-    assert_eq!((cert.not_before, cert.not_after), (1_577_836_800, 1_580_515_200));
-    assert_eq!(cert.subject_cn.as_deref(), Some("expired.exwatch.test"));
-    assert!(cert.expired && !cert.not_yet_valid && !cert.self_signed);
+    assert_eq!(
+        (cert.cert.not_before, cert.cert.not_after),
+        (1_577_836_800, 1_580_515_200)
+    );
+    assert_eq!(cert.cert.subject_cn.as_deref(), Some("expired.exwatch.test"));
+    assert!(cert.expired && !cert.not_yet_valid && !cert.cert.self_signed);
     let during = run(&CURL12, usize::MAX, 1_579_000_000_000_000_000).0;
     let cert = &during.summary().certificates[0];
     assert!(!cert.expired && !cert.not_yet_valid);
