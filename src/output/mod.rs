@@ -20,12 +20,14 @@
 //! | `ip_fragments` | `{frames, datagrams}` when the flow's packets came in IP fragments, else `null` |
 //! | `icmp_errors` | ICMP error frames that quote a packet of this flow (counted in `pkts_*`/`bytes_*`, in the quoted packet's direction) |
 //! | `tcp` | `state` (`syn_sent`, `syn_received`, `established`, `midstream`, `closing`, `closed`, `reset`) and the TCP flags seen each way (`flags_toserver`, `flags_toclient`, letters `SAFRPUEC`); `null` for UDP |
-//! | `app_proto`, `app_proto_orig` | the protocol parsers' verdict; `null` while no parser claims the flow |
-//! | `encrypted`, `encryption` | `null` while no parser has seen a handshake or clear text |
+//! | `app_proto`, `app_proto_orig` | the parser that owns the flow (`smtp`, `tls`, `ldap`), chosen by probing the payload on any port; `null` while none claims it. After a STARTTLS-style upgrade `app_proto` is `tls` and `app_proto_orig` the clear-text protocol (`smtp`, `ldap`), else `null` |
+//! | `encrypted`, `encryption` | `tls`; `starttls` (upgraded in band); `ldap-sasl-seal` / `ldap-sasl-sign` (SASL security layer after the bind; signing alone leaves `encrypted` false); `none` (clear text); both `null` while no parser claims the flow |
+//! | `smtp`, `tls`, `ldap` | one object per protocol seen on the flow (an upgraded flow has both), fields in [`smtp`], [`tls`], [`ldap`] |
 //! | `data_path` | the documented Exchange data path, or `null` |
 //! | `findings` | findings raised on this flow |
 //!
-//! `stats` — one at the end of the run: frames and bytes read, flows by transport, decode
+//! `stats` — one at the end of the run: frames and bytes read, flows by transport and by
+//! application protocol (`app_protos`: `smtp`, `tls`, `ldap`, `smtp_starttls`, ..., `none`), decode
 //! errors by kind, IP fragment reassembly, TCP reassembly gaps, evictions and timeouts, and
 //! percentiles of per-packet processing time (sampled, nanoseconds), plus the capture damage if
 //! the input stopped early.
