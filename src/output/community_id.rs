@@ -1,4 +1,4 @@
-//! Community ID flow hashing, version 1 (https://github.com/corelight/community-id-spec).
+//! Community ID flow hashing, version 1 (<https://github.com/corelight/community-id-spec>).
 //!
 //! `base64(sha1(seed:u16be ‖ saddr ‖ daddr ‖ proto:u8 ‖ 0:u8 ‖ sport:u16be ‖ dport:u16be))`
 //! prefixed with `1:`, where the endpoints are ordered so that the smaller (address, port)

@@ -2,7 +2,7 @@
 //! tags, borrowed bodies, no allocation.
 //!
 //! Why not rusticata's `ldap-parser`: its `AuthenticationChoice` knows only simple and SASL, so a
-//! Microsoft Sicily bind ([9]/[10]/[11]) is a parse error, and it allocates per message (Vec of
+//! Microsoft Sicily bind (tags 9, 10, 11) is a parse error, and it allocates per message (Vec of
 //! attributes, Cow DNs). LDAP needs a handful of TLVs; reading them here keeps the dependency
 //! list short and the parser streaming and borrowed.
 
