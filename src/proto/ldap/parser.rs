@@ -3,6 +3,7 @@
 
 use super::Direction;
 use super::ber::{self, expect, int, read_tlv};
+use crate::proto::ntlmssp::{self, MessageType};
 
 /// Binds kept per flow.
 pub const MAX_BINDS: usize = 16;
@@ -383,54 +384,32 @@ fn bind_request(s: &mut LdapSummary, id: i64, b: &[u8]) -> Option<()> {
     Some(())
 }
 
-fn le16(b: &[u8], at: usize) -> Option<usize> {
-    let x = b.get(at..at + 2)?;
-    Some(u16::from_le_bytes([x[0], x[1]]) as usize)
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    let x = b.get(at..at + 4)?;
-    Some(u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
-}
-
-/// [MS-NLMP] §2.2.1: find an NTLMSSP message in `b` and record its type, flags and names.
+/// [MS-NLMP] §2.2.1: find an NTLMSSP message in `b` (src/proto/ntlmssp.rs) and record its
+/// type, the sign/seal flags of CHALLENGE and AUTHENTICATE, and AUTHENTICATE's names.
 fn ntlm_scan(n: &mut NtlmFacts, b: &[u8]) {
-    const SIG: &[u8] = b"NTLMSSP\0";
-    let Some(at) = b.windows(SIG.len()).position(|w| w == SIG) else {
-        return;
+    let Some(m) = ntlmssp::find(b) else { return };
+    let ty = match m.kind {
+        MessageType::Negotiate => 1,
+        MessageType::Challenge => 2,
+        MessageType::Authenticate => 3,
+        MessageType::Other(t) => t,
     };
-    let m = &b[at..];
-    let Some(ty) = le32(m, 8) else { return };
     if n.message_types.len() < 8 && !n.message_types.contains(&ty) {
         n.message_types.push(ty);
     }
-    // NegotiateFlags offset: NEGOTIATE 12, CHALLENGE 20, AUTHENTICATE 60.
-    let flags_at = match ty {
-        1 => 12,
-        2 => 20,
-        3 => 60,
-        _ => return,
-    };
-    let Some(flags) = le32(m, flags_at) else { return };
-    if ty != 1 {
-        n.sign |= flags & 0x10 != 0;
-        n.seal |= flags & 0x20 != 0;
+    // NEGOTIATE only asks; what CHALLENGE and AUTHENTICATE carry is what was agreed.
+    if matches!(m.kind, MessageType::Challenge | MessageType::Authenticate) {
+        n.sign |= m.signs();
+        n.seal |= m.seals();
     }
-    if ty == 3 {
-        let unicode = flags & 1 != 0;
-        let field = |at: usize| -> Option<String> {
-            let len = le16(m, at)?;
-            let off = le32(m, at + 4)? as usize;
-            let raw = m.get(off..off.checked_add(len)?)?;
-            Some(if unicode {
-                let u: Vec<u16> = raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-                String::from_utf16_lossy(&u)
-            } else {
-                text(raw)
-            })
+    if m.kind == MessageType::Authenticate {
+        let name = |raw: &[u8]| {
+            let mut s = String::new();
+            m.decode_name(raw, &mut s, MAX_NAME_LEN);
+            s
         };
-        n.domain = field(28);
-        n.user = field(36);
+        n.domain = Some(name(m.domain));
+        n.user = Some(name(m.user));
     }
 }
 
