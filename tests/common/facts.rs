@@ -35,6 +35,18 @@ fn check(diffs: &mut Vec<String>, id: &str, what: &str, want: &Value, got: &Valu
     }
 }
 
+/// After STARTTLS (or LDAP StartTLS) and a handshake, the flow is TLS upgraded from `orig`.
+fn check_upgraded(diffs: &mut Vec<String>, id: &str, f: &Value, orig: &str) {
+    check(
+        diffs,
+        id,
+        "app_proto after the upgrade",
+        &Value::from("tls"),
+        &f["app_proto"],
+    );
+    check(diffs, id, "app_proto_orig", &Value::from(orig), &f["app_proto_orig"]);
+}
+
 fn strs(v: &Value) -> Vec<String> {
     v.as_array()
         .into_iter()
@@ -100,20 +112,7 @@ pub fn compare_smtp(truth: &Value, recs: &[Value]) -> Vec<String> {
                 &m["starttls"]["accepted"],
             );
             if s["tls_handshake_seen_on_stream"] == true {
-                check(
-                    &mut diffs,
-                    &id,
-                    "app_proto after STARTTLS",
-                    &Value::from("tls"),
-                    &f["app_proto"],
-                );
-                check(
-                    &mut diffs,
-                    &id,
-                    "app_proto_orig",
-                    &Value::from("smtp"),
-                    &f["app_proto_orig"],
-                );
+                check_upgraded(&mut diffs, &id, f, "smtp");
             }
         }
         let ours = strs(&m["auth_offered"]);
@@ -168,8 +167,19 @@ pub fn compare_smtp(truth: &Value, recs: &[Value]) -> Vec<String> {
 /// (IMAP and POP3 come with issue 4); TLS facts on those streams are not compared.
 const AWAITING_PARSER: [&str; 2] = ["imap", "pop"];
 
-fn awaits_parser(starttls_from: &Value) -> bool {
-    starttls_from.as_str().is_some_and(|p| AWAITING_PARSER.contains(&p))
+/// The TCP streams whose TLS follows a STARTTLS of a protocol in [`AWAITING_PARSER`].
+fn awaiting_streams(truth: &Value) -> Vec<&Value> {
+    truth["tls"]["client_hellos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c["starttls_from"]
+                .as_str()
+                .is_some_and(|p| AWAITING_PARSER.contains(&p))
+        })
+        .map(|c| &c["stream"])
+        .collect()
 }
 
 /// tshark's name for a TLS version number (`TLS1.2`, `SSLv3`, `GREASE`).
@@ -222,6 +232,19 @@ fn proto_flow<'a>(
     Some(f)
 }
 
+/// The first hello of each TCP stream not in `skip`: exwatch keeps one ClientHello and one
+/// ServerHello per flow (the first; a second comes after a HelloRetryRequest), tshark lists all.
+fn first_per_stream<'a>(hellos: &'a Value, skip: &[&Value]) -> Vec<&'a Value> {
+    let mut out: Vec<&Value> = Vec::new();
+    for h in hellos.as_array().into_iter().flatten() {
+        let stream = &h["stream"];
+        if h["transport"] == "tcp" && !skip.contains(&stream) && !out.iter().any(|o| &o["stream"] == stream) {
+            out.push(h);
+        }
+    }
+    out
+}
+
 /// `tls.client_hellos[]`, `server_hellos[]` and `certificates[]` (MANIFEST.md): versions,
 /// SNI, ALPN, cipher suites, groups, key shares, extension types, the selected version and
 /// cipher, and every certificate's names, validity, self-issued and expired flags; the
@@ -229,20 +252,8 @@ fn proto_flow<'a>(
 pub fn compare_tls(truth: &Value, recs: &[Value]) -> Vec<String> {
     let mut diffs = Vec::new();
     let t = &truth["tls"];
-    let skip: Vec<&Value> = t["client_hellos"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| awaits_parser(&c["starttls_from"]))
-        .map(|c| &c["stream"])
-        .collect();
-    // One ClientHello per flow is kept (the first); tshark lists every one.
-    let mut seen_streams: Vec<Value> = skip.iter().map(|&v| v.clone()).collect();
-    for c in t["client_hellos"].as_array().into_iter().flatten() {
-        if c["transport"] != "tcp" || seen_streams.contains(&c["stream"]) {
-            continue;
-        }
-        seen_streams.push(c["stream"].clone());
+    let skip = awaiting_streams(truth);
+    for c in first_per_stream(&t["client_hellos"], &skip) {
         let id = format!("tls stream {} ClientHello", c["stream"]);
         let Some(f) = proto_flow(&mut diffs, truth, recs, &id, &c["stream"], "tls") else {
             continue;
@@ -317,12 +328,7 @@ pub fn compare_tls(truth: &Value, recs: &[Value]) -> Vec<String> {
             );
         }
     }
-    let mut seen_streams: Vec<Value> = skip.iter().map(|&v| v.clone()).collect();
-    for s in t["server_hellos"].as_array().into_iter().flatten() {
-        if s["transport"] != "tcp" || seen_streams.contains(&s["stream"]) {
-            continue;
-        }
-        seen_streams.push(s["stream"].clone());
+    for s in first_per_stream(&t["server_hellos"], &skip) {
         let id = format!("tls stream {} ServerHello", s["stream"]);
         let Some(f) = proto_flow(&mut diffs, truth, recs, &id, &s["stream"], "tls") else {
             continue;
@@ -553,20 +559,7 @@ pub fn compare_ldap(truth: &Value, recs: &[Value]) -> Vec<String> {
             diffs.push(format!("{id}: {} not among {}", e["oid"], f["ldap"]["extended"]));
         }
         if e["tls_handshake_seen_on_stream"] == true {
-            check(
-                &mut diffs,
-                &id,
-                "app_proto after StartTLS",
-                &Value::from("tls"),
-                &f["app_proto"],
-            );
-            check(
-                &mut diffs,
-                &id,
-                "app_proto_orig",
-                &Value::from("ldap"),
-                &f["app_proto_orig"],
-            );
+            check_upgraded(&mut diffs, &id, f, "ldap");
         }
     }
     check(
@@ -607,13 +600,7 @@ pub fn compare_ja3_with_tshark(cap: &std::path::Path, truth: &Value, recs: &[Val
         ])
         .output()
         .ok()?;
-    let skip: Vec<&Value> = truth["tls"]["client_hellos"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| awaits_parser(&c["starttls_from"]))
-        .map(|c| &c["stream"])
-        .collect();
+    let skip = awaiting_streams(truth);
     let mut diffs = Vec::new();
     let mut seen: Vec<(u64, &str)> = Vec::new();
     let text = String::from_utf8_lossy(&out.stdout);
