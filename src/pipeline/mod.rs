@@ -275,7 +275,7 @@ impl Clock {
 }
 
 /// Write the records of one tick from every worker, in the order of their flows' first frames.
-fn write_records(out: &mut dyn Write, recs: &[Records], err: &mut Option<std::io::Error>) {
+fn write_records(out: &mut dyn Write, recs: &mut [Records], err: &mut Option<std::io::Error>) {
     if err.is_some() {
         return;
     }
@@ -297,14 +297,14 @@ fn write_records(out: &mut dyn Write, recs: &[Records], err: &mut Option<std::io
     }
 }
 
-/// One worker's records in key order; consecutive lines already in order go out in one write.
-fn write_sorted(out: &mut dyn Write, r: &Records) -> std::io::Result<()> {
+/// One worker's records in key order (flows end in timer order, not in the order they began);
+/// when they already are in order the buffer goes out in one write.
+fn write_sorted(out: &mut dyn Write, r: &mut Records) -> std::io::Result<()> {
     if r.index.is_sorted_by_key(|x| x.0) {
         return out.write_all(&r.buf);
     }
-    let mut order = r.index.clone();
-    order.sort_unstable_by_key(|x| x.0);
-    order.iter().try_for_each(|&(_, a, b)| out.write_all(&r.buf[a..b]))
+    r.index.sort_unstable_by_key(|x| x.0);
+    r.index.iter().try_for_each(|&(_, a, b)| out.write_all(&r.buf[a..b]))
 }
 
 /// Read every input in order as one stream of frames and write the records to `out`.
@@ -432,8 +432,8 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         let (ts, tick) = clock.advance(fr.ts_ns);
         fr.ts_ns = ts;
         if let Some(now) = tick {
-            let recs = w.tick(now);
-            write_records(out, std::slice::from_ref(&recs), &mut werr);
+            let mut recs = w.tick(now);
+            write_records(out, std::slice::from_mut(&mut recs), &mut werr);
             w.recycle(recs);
         }
         w.frame(idx, &fr);
@@ -444,8 +444,8 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
             released = off - RELEASE_STEP_BYTES;
         }
     });
-    let recs = w.finish();
-    write_records(out, std::slice::from_ref(&recs), &mut werr);
+    let mut recs = w.finish();
+    write_records(out, std::slice::from_mut(&mut recs), &mut werr);
     Outcome {
         stats: w.stats,
         damage,
@@ -549,11 +549,11 @@ fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats,
             ToWriter::Tick(id, recs) => {
                 pending[id].push_back(recs);
                 while pending.iter().all(|q| !q.is_empty()) {
-                    let all: Vec<Records> = pending
+                    let mut all: Vec<Records> = pending
                         .iter_mut()
                         .map(|q| q.pop_front().expect("checked non-empty"))
                         .collect();
-                    write_records(out, &all, &mut err);
+                    write_records(out, &mut all, &mut err);
                 }
             }
             ToWriter::Done(s) => stats.merge(&s),

@@ -209,6 +209,8 @@ impl TlsState {
             }
             let total = RECORD_HEADER_LEN + hdr.len as usize;
             let n = (total - side.rec.len()).min(input.len());
+            // one allocation for a record split across segments, not a doubling series
+            side.rec.reserve_exact(total - side.rec.len());
             side.rec.extend_from_slice(&input[..n]);
             input = &input[n..];
             if side.rec.len() == total {
