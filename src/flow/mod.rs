@@ -12,6 +12,7 @@
 //! worker at the same packet times, so which flows end when does not depend on the number of
 //! workers. Every limit is a named constant here and a flag of `exwatch read`.
 
+pub mod announce;
 pub mod app;
 pub mod key;
 pub mod reassembly;
@@ -288,6 +289,8 @@ pub struct FlowTable {
     timers: [BinaryHeap<Reverse<(u64, u32, u32)>>; 3],
     budget: OooBudget,
     pub counters: FlowCounters,
+    /// Endpoints announced by flows' payloads since the last [`FlowTable::take_announcements`].
+    announcements: Vec<announce::Announcement>,
 }
 
 impl FlowTable {
@@ -301,11 +304,17 @@ impl FlowTable {
             budget: OooBudget::with_limits(cfg.reassembly),
             cfg,
             counters: FlowCounters::default(),
+            announcements: Vec::new(),
         }
     }
 
     pub fn len(&self) -> usize {
         self.map.len()
+    }
+
+    /// Move the announcements made since the last call to `into`.
+    pub fn take_announcements(&mut self, into: &mut Vec<announce::Announcement>) {
+        into.append(&mut self.announcements);
     }
 
     pub fn is_empty(&self) -> bool {

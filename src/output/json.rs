@@ -16,6 +16,12 @@ impl<'b> Obj<'b> {
         Obj { buf, first: true }
     }
 
+    /// Continue an object whose fields so far are in `buf` (opened elsewhere, not closed).
+    pub fn resume(buf: &'b mut Vec<u8>) -> Obj<'b> {
+        let first = buf.last() == Some(&b'{');
+        Obj { buf, first }
+    }
+
     fn key(&mut self, k: &str) {
         if !self.first {
             self.buf.push(b',');

@@ -23,8 +23,7 @@
 //! | `app_proto`, `app_proto_orig` | the parser that owns the flow (`smtp`, `tls`, `ldap`), chosen by probing the payload on any port; `null` while none claims it. After a STARTTLS-style upgrade `app_proto` is `tls` and `app_proto_orig` the clear-text protocol (`smtp`, `ldap`), else `null` |
 //! | `encrypted`, `encryption` | `tls`; `starttls` (upgraded in band); `ldap-sasl-seal` / `ldap-sasl-sign` (SASL security layer after the bind; signing alone leaves `encrypted` false); `none` (clear text); both `null` while no parser claims the flow |
 //! | `smtp`, `tls`, `ldap` | one object per protocol seen on the flow (an upgraded flow has both), fields in [`smtp`], [`tls`], [`ldap`] |
-//! | `data_path` | the documented Exchange data path, or `null` |
-//! | `findings` | findings raised on this flow |
+//! | `expected`, `data_path`, `findings` | from the classify stage: see [`crate::classify`] |
 //!
 //! `stats` — one at the end of the run: frames and bytes read, flows by transport and by
 //! application protocol (`app_protos`: `smtp`, `tls`, `ldap`, `smtp_starttls`, ..., `none`), decode
@@ -59,7 +58,8 @@ fn tcp_flags(bits: u8) -> String {
         .collect()
 }
 
-/// Append one `flow` record (without the newline) to `buf`.
+/// Append one `flow` record to `buf`, open: the classify stage adds `expected`, `data_path`
+/// and `findings` and closes it ([`crate::classify::Classifier::finish_record`]).
 pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
     let mut o = Obj::new(buf);
     o.str("event_type", "flow")
@@ -109,8 +109,19 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
         o.null("tcp");
     }
     write_app(&mut o, &f.app);
-    o.null("data_path").raw("findings", "[]");
-    o.close();
+}
+
+/// What the classify stage needs of a flow record.
+pub fn flow_ends(f: &Flow) -> crate::classify::FlowEnds {
+    crate::classify::FlowEnds {
+        client: f.client,
+        client_port: f.client_port,
+        server: f.server,
+        server_port: f.server_port,
+        proto: f.proto,
+        start_ns: f.start_ns,
+        first_idx: f.first_idx,
+    }
 }
 
 /// `app_proto`, `app_proto_orig`, `encrypted`, `encryption` and one object per parsed protocol.

@@ -21,8 +21,10 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::capture::{Damage, Frame, Input, LinkType, MappedFile, OpenError, StreamReader};
+use crate::classify::{Classifier, FlowEnds};
 use crate::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
 use crate::decode::{self, L4};
+use crate::flow::announce::Announcement;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable, PacketIn};
 use crate::output::{self, Stats, stats::PACKET_TIME_SAMPLE_EVERY};
 
@@ -89,20 +91,29 @@ pub struct Outcome {
     pub write_error: Option<std::io::Error>,
 }
 
-/// The records one worker finished since its last tick, as lines in one buffer (a flow record
-/// is formatted in place: no allocation per record). The flow's first frame orders a record
-/// within its tick.
+/// The records one worker finished since its last tick, as open records in one buffer (a flow
+/// record is formatted in place: no allocation per record), and the announcements its flows
+/// made. The flow's first frame orders a record within its tick; the classify stage closes it.
 #[derive(Default)]
 struct Records {
     buf: Vec<u8>,
-    /// (key, start, end) of each line in `buf`, newline included.
-    index: Vec<(u64, usize, usize)>,
+    index: Vec<RecordRef>,
+    announcements: Vec<Announcement>,
+}
+
+/// One open record in [`Records::buf`].
+struct RecordRef {
+    key: u64,
+    start: usize,
+    end: usize,
+    ends: FlowEnds,
 }
 
 impl Records {
     fn clear(&mut self) {
         self.buf.clear();
         self.index.clear();
+        self.announcements.clear();
     }
 }
 
@@ -121,8 +132,12 @@ fn emit<'a>(out: &'a mut Records, apps: &'a mut crate::output::stats::AppCounts)
         apps.count(&f.app);
         let start = out.buf.len();
         output::write_flow(&mut out.buf, &f, reason);
-        out.buf.push(b'\n');
-        out.index.push((f.first_idx, start, out.buf.len()));
+        out.index.push(RecordRef {
+            key: f.first_idx,
+            start,
+            end: out.buf.len(),
+            ends: output::flow_ends(&f),
+        });
     }
 }
 
@@ -229,6 +244,7 @@ impl Worker {
     fn tick(&mut self, now_ns: u64) -> Records {
         self.table.sweep(now_ns, &mut emit(&mut self.out, &mut self.stats.apps));
         self.stats.fragments_timed_out += self.defrag.expire(now_ns) as u64;
+        self.table.take_announcements(&mut self.out.announcements);
         let next = self.spare.take().unwrap_or_default();
         std::mem::replace(&mut self.out, next)
     }
@@ -243,6 +259,7 @@ impl Worker {
     fn finish(&mut self) -> Records {
         self.table
             .flush(EndReason::EndOfInput, &mut emit(&mut self.out, &mut self.stats.apps));
+        self.table.take_announcements(&mut self.out.announcements);
         self.stats.flows = self.table.counters.clone();
         std::mem::take(&mut self.out)
     }
@@ -274,37 +291,56 @@ impl Clock {
     }
 }
 
-/// Write the records of one tick from every worker, in the order of their flows' first frames.
-fn write_records(out: &mut dyn Write, recs: &mut [Records], err: &mut Option<std::io::Error>) {
-    if err.is_some() {
-        return;
-    }
-    let res = if let [one] = recs {
-        write_sorted(out, one)
-    } else {
-        let mut order: Vec<(u64, usize, usize, usize)> = recs
-            .iter()
-            .enumerate()
-            .flat_map(|(w, r)| r.index.iter().map(move |&(k, a, b)| (k, w, a, b)))
-            .collect();
-        order.sort_unstable_by_key(|r| r.0);
-        order
-            .iter()
-            .try_for_each(|&(_, w, a, b)| out.write_all(&recs[w].buf[a..b]))
-    };
-    if let Err(e) = res {
-        *err = Some(e);
-    }
+/// The writer stage: classifies and writes each tick's records.
+struct Writer<'o> {
+    out: &'o mut dyn Write,
+    classify: Classifier,
+    /// The classification fields of the record being written.
+    tail: Vec<u8>,
+    err: Option<std::io::Error>,
 }
 
-/// One worker's records in key order (flows end in timer order, not in the order they began);
-/// when they already are in order the buffer goes out in one write.
-fn write_sorted(out: &mut dyn Write, r: &mut Records) -> std::io::Result<()> {
-    if r.index.is_sorted_by_key(|x| x.0) {
-        return out.write_all(&r.buf);
+impl<'o> Writer<'o> {
+    fn new(out: &'o mut dyn Write) -> Self {
+        Writer {
+            out,
+            classify: Classifier::new(),
+            tail: Vec::new(),
+            err: None,
+        }
     }
-    r.index.sort_unstable_by_key(|x| x.0);
-    r.index.iter().try_for_each(|&(_, a, b)| out.write_all(&r.buf[a..b]))
+
+    /// One tick of every worker: first every announcement the tick made (by time, then by
+    /// announcing flow), then the finished flows in the order they began, each closed by the
+    /// classify stage.
+    fn tick(&mut self, recs: &mut [Records]) {
+        let mut ann: Vec<Announcement> = recs.iter_mut().flat_map(|r| r.announcements.drain(..)).collect();
+        ann.sort_by_key(|a| (a.ts_ns, a.by_idx));
+        for a in ann {
+            self.classify.announce(a);
+        }
+        let mut order: Vec<(u64, usize, usize)> = recs
+            .iter()
+            .enumerate()
+            .flat_map(|(w, r)| r.index.iter().enumerate().map(move |(i, x)| (x.key, w, i)))
+            .collect();
+        order.sort_unstable_by_key(|r| r.0);
+        for (_, w, i) in order {
+            let r = &recs[w].index[i];
+            self.tail.clear();
+            self.classify.finish_record(&r.ends, &mut self.tail);
+            self.tail.push(b'\n');
+            if self.err.is_none() {
+                let res = self
+                    .out
+                    .write_all(&recs[w].buf[r.start..r.end])
+                    .and_then(|_| self.out.write_all(&self.tail));
+                if let Err(e) = res {
+                    self.err = Some(e);
+                }
+            }
+        }
+    }
 }
 
 /// Read every input in order as one stream of frames and write the records to `out`.
@@ -425,7 +461,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         last_ts: 0,
     };
     let mut idx = 0u64;
-    let mut werr = None;
+    let mut writer = Writer::new(out);
     let mut released = 0usize;
     let damage = read_inputs(&inputs, streams, |seg, mut fr, off| {
         idx += 1;
@@ -433,7 +469,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         fr.ts_ns = ts;
         if let Some(now) = tick {
             let mut recs = w.tick(now);
-            write_records(out, std::slice::from_mut(&mut recs), &mut werr);
+            writer.tick(std::slice::from_mut(&mut recs));
             w.recycle(recs);
         }
         w.frame(idx, &fr);
@@ -445,11 +481,11 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         }
     });
     let mut recs = w.finish();
-    write_records(out, std::slice::from_mut(&mut recs), &mut werr);
+    writer.tick(std::slice::from_mut(&mut recs));
     Outcome {
         stats: w.stats,
         damage,
-        write_error: werr,
+        write_error: writer.err,
     }
 }
 
@@ -543,7 +579,7 @@ fn worker_loop<'a>(
 fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats, Option<std::io::Error>) {
     let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
-    let mut err = None;
+    let mut writer = Writer::new(out);
     for msg in rx {
         match msg {
             ToWriter::Tick(id, recs) => {
@@ -553,13 +589,13 @@ fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats,
                         .iter_mut()
                         .map(|q| q.pop_front().expect("checked non-empty"))
                         .collect();
-                    write_records(out, &mut all, &mut err);
+                    writer.tick(&mut all);
                 }
             }
             ToWriter::Done(s) => stats.merge(&s),
         }
     }
-    (stats, err)
+    (stats, writer.err)
 }
 
 fn file_index(inputs: &[Opened], m: &MappedFile) -> Option<usize> {
