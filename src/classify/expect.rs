@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::decode::Addr;
 use crate::flow::announce::{Announced, Announcement};
 use crate::flow::{IPPROTO_TCP, IPPROTO_UDP};
+use crate::output::community_id_v1;
 
 const NS: u64 = 1_000_000_000;
 /// How long an endpoint-mapper answer is trusted: Outlook connects to the announced port at
@@ -69,7 +70,14 @@ impl Expectations {
             expected: Expected {
                 what: a.what,
                 announced_ns: a.ts_ns,
-                by: a.by,
+                by: community_id_v1(
+                    0,
+                    a.by.client,
+                    a.by.client_port,
+                    a.by.server,
+                    a.by.server_port,
+                    a.by.proto,
+                ),
             },
             by_idx: a.by_idx,
         };
@@ -110,6 +118,7 @@ pub struct FlowEnds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow::announce::FlowTuple;
 
     fn a(ip: [u8; 4]) -> Addr {
         Addr::v4(ip)
@@ -127,7 +136,13 @@ mod tests {
                 name: Some("EMSMDB"),
             },
             by_idx: 1,
-            by: "1:announcer".into(),
+            by: FlowTuple {
+                client: a([10, 0, 0, 9]),
+                client_port: 49999,
+                server: a([10, 0, 0, 5]),
+                server_port: 135,
+                proto: IPPROTO_TCP,
+            },
         }
     }
 
@@ -149,7 +164,7 @@ mod tests {
         e.announce(epm(100 * NS, 6001));
         assert!(e.lookup(&flow(99 * NS, 6001)).is_none(), "began before the answer");
         let m = e.lookup(&flow(101 * NS, 6001)).expect("matches");
-        assert_eq!(m.by, "1:announcer");
+        assert!(m.by.starts_with("1:"), "the announcer's Community ID: {}", m.by);
         assert!(matches!(
             &m.what,
             Announced::RpcEndpoint {
@@ -184,7 +199,7 @@ mod tests {
                 srtp: false,
             },
             by_idx: 3,
-            by: "1:sip".into(),
+            by: FlowTuple::default(),
         });
         // RTP from the announced port to the far end, oriented the other way round
         let f = FlowEnds {

@@ -25,6 +25,8 @@ pub use expect::{Expectations, Expected, FlowEnds};
 #[derive(Debug, Default)]
 pub struct Classifier {
     pub expectations: Expectations,
+    /// Announcements received.
+    pub announced: u64,
     /// Flows that matched an expectation.
     pub expected_flows: u64,
 }
@@ -36,7 +38,17 @@ impl Classifier {
 
     /// One announcement (the pipeline sorts a tick's announcements by time, then announcer).
     pub fn announce(&mut self, a: Announcement) {
+        self.announced += 1;
         self.expectations.announce(a);
+    }
+
+    /// The counts for the stats record.
+    pub fn counts(&self) -> crate::output::stats::ExpectationCounts {
+        crate::output::stats::ExpectationCounts {
+            announced: self.announced,
+            flows_matched: self.expected_flows,
+            refused: self.expectations.refused,
+        }
     }
 
     /// Append the classification fields of one flow record to `buf`, whose record body is open

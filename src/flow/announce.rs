@@ -36,7 +36,29 @@ pub struct Announcement {
     pub proto: u8,
     pub what: Announced,
     /// The announcing flow: its first frame's index (orders announcements made at the same
-    /// time) and its Community ID (written on the flows that match).
+    /// time) and its endpoints (the classify stage writes its Community ID on the flows that
+    /// match).
     pub by_idx: u64,
-    pub by: String,
+    pub by: FlowTuple,
+}
+
+/// A flow's endpoints, client first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlowTuple {
+    pub client: Addr,
+    pub client_port: u16,
+    pub server: Addr,
+    pub server_port: u16,
+    pub proto: u8,
+}
+
+/// What a parser announced, before the flow layer stamps it: `addr` is `None` when the
+/// announcement names no address of its own (an endpoint-mapper tower with 0.0.0.0: the
+/// server that answered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub addr: Option<Addr>,
+    pub port: u16,
+    pub proto: u8,
+    pub what: Announced,
 }

@@ -6,6 +6,7 @@
 //! claimed the flow). The flow layer calls [`AppLayer::data`] and [`AppLayer::gap`] with the
 //! reassembler's in-order chunks, and [`AppLayer::datagram`] with UDP payloads.
 
+use super::announce::Pending;
 use crate::proto::ldap::{LdapState, probe_ldap};
 use crate::proto::smtp::{SmtpState, probe_smtp};
 use crate::proto::tls::{TlsState, probe_tls};
@@ -39,6 +40,9 @@ pub struct AppLayer {
     refused: [bool; 2],
     /// The parser asked not to be fed any more.
     done: bool,
+    /// Endpoints the parser announced (endpoint-mapper answers, SDP media) that the flow layer
+    /// has not stamped yet; bounded by what one packet can announce.
+    pub announced: Vec<Pending>,
 }
 
 impl Default for AppLayer {
@@ -49,6 +53,7 @@ impl Default for AppLayer {
             probe: [Vec::new(), Vec::new()],
             refused: [false; 2],
             done: false,
+            announced: Vec::new(),
         }
     }
 }

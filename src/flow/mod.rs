@@ -428,6 +428,9 @@ impl FlowTable {
             };
             f.app.datagram(d, payload, p.ts_ns);
         }
+        if !f.app.announced.is_empty() {
+            stamp(&mut self.announcements, f, p.ts_ns);
+        }
         if class != f.class {
             f.class = class;
             let deadline = f.last_ns.saturating_add(timeouts[class as usize]);
@@ -543,6 +546,9 @@ impl FlowTable {
             let gaps = &mut self.counters.reassembly_gaps;
             let ts = f.last_ns;
             f.tcp.reasm[d].finish(&mut self.budget, &mut deliver(&mut f.app, d, ts, gaps));
+            if !f.app.announced.is_empty() {
+                stamp(&mut self.announcements, &mut f, ts);
+            }
             let r = &f.tcp.reasm[d];
             self.counters.missing_bytes += r.missing_bytes();
             self.counters.retransmitted_segments += r.retransmitted_segments();
@@ -663,6 +669,28 @@ fn swap_orientation(f: &mut Flow) {
 
 /// TCP state and reassembly for one segment in direction `dir`.
 /// Where one direction's in-order chunks go: the flow's protocol parser; gaps are counted.
+/// Stamp what the flow's parser announced with the time and the announcing flow.
+fn stamp(out: &mut Vec<announce::Announcement>, f: &mut Flow, ts_ns: u64) {
+    let by = announce::FlowTuple {
+        client: f.client,
+        client_port: f.client_port,
+        server: f.server,
+        server_port: f.server_port,
+        proto: f.proto,
+    };
+    for a in f.app.announced.drain(..) {
+        out.push(announce::Announcement {
+            ts_ns,
+            addr: a.addr.unwrap_or(f.server),
+            port: a.port,
+            proto: a.proto,
+            what: a.what,
+            by_idx: f.first_idx,
+            by,
+        });
+    }
+}
+
 fn deliver<'a>(app: &'a mut app::AppLayer, dir: usize, ts: u64, gaps: &'a mut u64) -> impl FnMut(Chunk<'_>) + 'a {
     let d = if dir == TO_SERVER {
         Direction::ToServer

@@ -67,6 +67,17 @@ pub struct Stats {
     pub packet_time_ns: Histogram<u64>,
     pub first_ts_ns: Option<u64>,
     pub last_ts_ns: Option<u64>,
+    /// From the classify stage (filled once, by the writer).
+    pub expectations: ExpectationCounts,
+}
+
+/// Endpoints announced by flows, and the flows that matched one.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectationCounts {
+    pub announced: u64,
+    pub flows_matched: u64,
+    /// Not kept: the table was full.
+    pub refused: u64,
 }
 
 impl Default for Stats {
@@ -86,6 +97,7 @@ impl Default for Stats {
             packet_time_ns: Histogram::new_with_bounds(1, MAX_TRACKED_PACKET_NS, 2).expect("static histogram bounds"),
             first_ts_ns: None,
             last_ts_ns: None,
+            expectations: ExpectationCounts::default(),
         }
     }
 }
@@ -176,6 +188,12 @@ impl Stats {
                 };
             }
             a.u64("none", self.apps.unknown);
+        });
+        let e = &self.expectations;
+        o.obj("expectations", |x| {
+            x.u64("announced", e.announced)
+                .u64("flows_matched", e.flows_matched)
+                .u64("refused", e.refused);
         });
         o.u64("other_ip_packets", self.other_ip_packets);
         o.obj("icmp_errors", |d| {

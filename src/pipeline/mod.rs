@@ -482,8 +482,10 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
     });
     let mut recs = w.finish();
     writer.tick(std::slice::from_mut(&mut recs));
+    let mut stats = w.stats;
+    stats.expectations = writer.classify.counts();
     Outcome {
-        stats: w.stats,
+        stats,
         damage,
         write_error: writer.err,
     }
@@ -595,6 +597,7 @@ fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats,
             ToWriter::Done(s) => stats.merge(&s),
         }
     }
+    stats.expectations = writer.classify.counts();
     (stats, writer.err)
 }
 
