@@ -69,6 +69,22 @@ impl AppLayer {
         self.before_tls.as_ref().and_then(name)
     }
 
+    /// What protects the payload (the `encryption` value) and whether it hides the content;
+    /// `None` while no parser owns the flow.
+    pub fn encryption(&self) -> Option<(&'static str, bool)> {
+        match &self.app {
+            App::Tls(_) if self.before_tls.is_some() => Some(("starttls", true)),
+            App::Tls(_) => Some(("tls", true)),
+            App::Smtp(_) => Some(("none", false)),
+            App::Ldap(l) => {
+                let e = l.summary().encryption();
+                // SASL signing protects integrity only: the content is still readable
+                Some((e, e == "ldap-sasl-seal"))
+            }
+            App::Probing | App::Unknown => None,
+        }
+    }
+
     /// In-order stream bytes of one direction.
     pub fn data(&mut self, dir: Direction, data: &[u8], ts_ns: u64) {
         if self.done || data.is_empty() || (matches!(self.app, App::Probing) && self.refused[dir.index()]) {

@@ -20,9 +20,9 @@
 //! | `ip_fragments` | `{frames, datagrams}` when the flow's packets came in IP fragments, else `null` |
 //! | `icmp_errors` | ICMP error frames that quote a packet of this flow (counted in `pkts_*`/`bytes_*`, in the quoted packet's direction) |
 //! | `tcp` | `state` (`syn_sent`, `syn_received`, `established`, `midstream`, `closing`, `closed`, `reset`) and the TCP flags seen each way (`flags_toserver`, `flags_toclient`, letters `SAFRPUEC`); `null` for UDP |
-//! | `app_proto`, `app_proto_orig` | the parser that owns the flow (`smtp`, `tls`, `ldap`), chosen by probing the payload on any port; `null` while none claims it. After a STARTTLS-style upgrade `app_proto` is `tls` and `app_proto_orig` the clear-text protocol (`smtp`, `ldap`), else `null` |
-//! | `encrypted`, `encryption` | `tls`; `starttls` (upgraded in band); `ldap-sasl-seal` / `ldap-sasl-sign` (SASL security layer after the bind; signing alone leaves `encrypted` false); `none` (clear text); both `null` while no parser claims the flow |
 //! | `smtp`, `tls`, `ldap` | one object per protocol seen on the flow (an upgraded flow has both), fields in [`smtp`], [`tls`], [`ldap`] |
+//! | `app_proto`, `app_proto_orig` | (written by the classify stage, after the protocol objects) the parser that owns the flow (`smtp`, `tls`, `ldap`), chosen by probing the payload on any port; `null` while none claims it. After a STARTTLS-style upgrade `app_proto` is `tls` and `app_proto_orig` the clear-text protocol (`smtp`, `ldap`), else `null` |
+//! | `encrypted`, `encryption` | `tls`; `starttls` (upgraded in band); `ldap-sasl-seal` / `ldap-sasl-sign` (SASL security layer after the bind; signing alone leaves `encrypted` false); `none` (clear text); both `null` while no parser claims the flow |
 //! | `expected`, `data_path`, `findings` | from the classify stage: see [`crate::classify`] |
 //!
 //! `stats` — one at the end of the run: frames and bytes read, flows by transport and by
@@ -113,38 +113,25 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
 }
 
 /// What the classify stage needs of a flow record.
-pub fn flow_ends(f: &Flow) -> crate::classify::FlowEnds {
-    crate::classify::FlowEnds {
-        client: f.client,
-        client_port: f.client_port,
-        server: f.server,
-        server_port: f.server_port,
-        proto: f.proto,
-        start_ns: f.start_ns,
-        first_idx: f.first_idx,
+pub fn flow_facts(f: &Flow) -> crate::classify::FlowFacts {
+    crate::classify::FlowFacts {
+        ends: crate::classify::FlowEnds {
+            client: f.client,
+            client_port: f.client_port,
+            server: f.server,
+            server_port: f.server_port,
+            proto: f.proto,
+            start_ns: f.start_ns,
+            first_idx: f.first_idx,
+        },
+        app_proto: f.app.proto_name(),
+        app_proto_orig: f.app.orig_name(),
+        encryption: f.app.encryption(),
     }
 }
 
-/// `app_proto`, `app_proto_orig`, `encrypted`, `encryption` and one object per parsed protocol.
+/// One object per parsed protocol (`app_proto` and `encryption` are the classify stage's).
 fn write_app(o: &mut Obj<'_>, a: &AppLayer) {
-    o.opt_str("app_proto", a.proto_name())
-        .opt_str("app_proto_orig", a.orig_name());
-    // (value of `encryption`, whether it hides the content)
-    let encryption = match &a.app {
-        App::Tls(_) if a.before_tls.is_some() => Some(("starttls", true)),
-        App::Tls(_) => Some(("tls", true)),
-        App::Smtp(_) => Some(("none", false)),
-        App::Ldap(l) => {
-            let e = l.summary().encryption();
-            // SASL signing protects integrity only: the content is still readable
-            Some((e, e == "ldap-sasl-seal"))
-        }
-        App::Probing | App::Unknown => None,
-    };
-    match encryption {
-        Some((e, hidden)) => o.bool("encrypted", hidden).str("encryption", e),
-        None => o.null("encrypted").null("encryption"),
-    };
     for app in [a.before_tls.as_ref(), Some(&a.app)].into_iter().flatten() {
         match app {
             App::Smtp(s) => o.obj("smtp", |o| smtp::write_smtp(o, s.summary())),

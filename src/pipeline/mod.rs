@@ -21,7 +21,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::capture::{Damage, Frame, Input, LinkType, MappedFile, OpenError, StreamReader};
-use crate::classify::{Classifier, FlowEnds};
+use crate::classify::{Classifier, FlowFacts};
 use crate::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
 use crate::decode::{self, L4};
 use crate::flow::announce::Announcement;
@@ -106,7 +106,7 @@ struct RecordRef {
     key: u64,
     start: usize,
     end: usize,
-    ends: FlowEnds,
+    facts: FlowFacts,
 }
 
 impl Records {
@@ -136,7 +136,7 @@ fn emit<'a>(out: &'a mut Records, apps: &'a mut crate::output::stats::AppCounts)
             key: f.first_idx,
             start,
             end: out.buf.len(),
-            ends: output::flow_ends(&f),
+            facts: output::flow_facts(&f),
         });
     }
 }
@@ -328,7 +328,7 @@ impl<'o> Writer<'o> {
         for (_, w, i) in order {
             let r = &recs[w].index[i];
             self.tail.clear();
-            self.classify.finish_record(&r.ends, &mut self.tail);
+            self.classify.finish_record(&r.facts, &mut self.tail);
             self.tail.push(b'\n');
             if self.err.is_none() {
                 let res = self
