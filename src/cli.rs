@@ -37,6 +37,33 @@ pub struct Cli {
 pub enum Cmd {
     /// Read pcap/pcapng captures and write one JSON record per flow, then a stats record.
     Read(ReadArgs),
+    /// Capture live from an interface (a SPAN/mirror port) until SIGINT or SIGTERM; open flows
+    /// are then written with end_reason "shutdown", then a stats record.
+    #[cfg(feature = "live")]
+    Live(LiveArgs),
+}
+
+#[cfg(feature = "live")]
+#[derive(clap::Args, Debug)]
+pub struct LiveArgs {
+    /// The interface to capture on.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: String,
+    /// A BPF capture filter (tcpdump syntax).
+    #[arg(long, value_name = "EXPR")]
+    pub bpf: Option<String>,
+    /// Bytes kept of each frame.
+    #[arg(long, default_value_t = 262_144, value_name = "N")]
+    pub snaplen: i32,
+    /// Put the interface in promiscuous mode (a SPAN port's mirrored frames are not addressed
+    /// to this host).
+    #[arg(long)]
+    pub promisc: bool,
+    /// Write records here instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -48,6 +75,13 @@ pub struct ReadArgs {
     /// Write records here instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Worker threads and the limits of flow tracking and reassembly (shared by `read` and `live`).
+#[derive(clap::Args, Debug)]
+pub struct LimitArgs {
     /// Worker threads (1 runs everything on the reading thread).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
@@ -83,7 +117,7 @@ pub struct ReadArgs {
     pub frag_timeout: u64,
 }
 
-impl ReadArgs {
+impl LimitArgs {
     pub fn config(&self) -> Config {
         const NS: u64 = 1_000_000_000;
         Config {
@@ -122,7 +156,61 @@ pub fn main() -> ExitCode {
     };
     match cli.cmd {
         Cmd::Read(args) => read(&args),
+        #[cfg(feature = "live")]
+        Cmd::Live(args) => live(&args),
     }
+}
+
+/// The output file or stdout, buffered; an error is one line and exit 2.
+fn open_output(path: &Option<PathBuf>) -> Result<BufWriter<Box<dyn Write + Send>>, ExitCode> {
+    let sink: Box<dyn Write + Send> = match path {
+        None => Box::new(std::io::stdout()),
+        Some(p) => match File::create(p) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("exwatch: {}: {e}", p.display());
+                return Err(ExitCode::from(2));
+            }
+        },
+    };
+    Ok(BufWriter::with_capacity(OUTPUT_BUFFER, sink))
+}
+
+#[cfg(feature = "live")]
+fn live(args: &LiveArgs) -> ExitCode {
+    use crate::capture::live::{LiveCapture, LiveConfig, install_stop_signals};
+    let cap = match LiveCapture::open(&LiveConfig {
+        interface: args.interface.clone(),
+        bpf: args.bpf.clone(),
+        snaplen: args.snaplen,
+        promisc: args.promisc,
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("exwatch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = match open_output(&args.output) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    install_stop_signals();
+    let name = cap.name().to_string();
+    let outcome = pipeline::run(
+        vec![Opened::Live(name, Some(Box::new(cap)))],
+        &args.limits.config(),
+        &mut out,
+    );
+    if let Some(e) = outcome.write_error {
+        eprintln!("exwatch: writing output: {e}");
+        return ExitCode::from(2);
+    }
+    if let Some((name, d)) = outcome.damage {
+        eprintln!("exwatch: {name}: capture stopped: {}", d.reason);
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 fn read(args: &ReadArgs) -> ExitCode {
@@ -140,18 +228,11 @@ fn read(args: &ReadArgs) -> ExitCode {
             }
         }
     }
-    let sink: Box<dyn Write + Send> = match &args.output {
-        None => Box::new(std::io::stdout()),
-        Some(p) => match File::create(p) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("exwatch: {}: {e}", p.display());
-                return ExitCode::from(2);
-            }
-        },
+    let mut out = match open_output(&args.output) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
-    let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, sink);
-    let outcome = pipeline::run(opened, &args.config(), &mut out);
+    let outcome = pipeline::run(opened, &args.limits.config(), &mut out);
     if let Some(e) = outcome.write_error {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;

@@ -3,9 +3,12 @@
 //! Owns the capture file formats (`format`: classic pcap, pcapng) and the inputs (`source`:
 //! a memory-mapped file whose frames are slices of the file, or stdin read in owned chunks).
 //! A [`Frame`] borrows its bytes; nothing here copies packet data from a mapped file.
-//! Live capture (cargo feature `live`) will live here too.
+//! Live capture (`live`, cargo feature `live`): frames copied once out of libpcap's ring into
+//! pooled chunks.
 
 pub mod format;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod source;
 
 pub use format::{CaptureParser, Damage, Detect, FileKind, Next};

@@ -69,6 +69,9 @@ pub struct Stats {
     pub last_ts_ns: Option<u64>,
     /// From the classify stage (filled once, by the writer).
     pub expectations: ExpectationCounts,
+    /// libpcap's counts of a live capture.
+    #[cfg(feature = "live")]
+    pub live: Option<crate::capture::live::LiveStats>,
 }
 
 /// Endpoints announced by flows, and the flows that matched one.
@@ -98,6 +101,8 @@ impl Default for Stats {
             first_ts_ns: None,
             last_ts_ns: None,
             expectations: ExpectationCounts::default(),
+            #[cfg(feature = "live")]
+            live: None,
         }
     }
 }
@@ -189,6 +194,14 @@ impl Stats {
             }
             a.u64("none", self.apps.unknown);
         });
+        #[cfg(feature = "live")]
+        if let Some(l) = &self.live {
+            o.obj("capture_drops", |x| {
+                x.u64("received", l.received)
+                    .u64("kernel_dropped", l.dropped)
+                    .u64("interface_dropped", l.if_dropped);
+            });
+        }
         let e = &self.expectations;
         o.obj("expectations", |x| {
             x.u64("announced", e.announced)

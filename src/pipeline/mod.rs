@@ -62,6 +62,9 @@ pub enum Opened {
     File(String, MappedFile),
     /// The reader is taken out when the run starts.
     Stream(String, Option<StreamReader<Box<dyn Read + Send>>>),
+    /// A live interface (taken out when the run starts); the run ends on SIGINT/SIGTERM.
+    #[cfg(feature = "live")]
+    Live(String, Option<Box<crate::capture::live::LiveCapture>>),
 }
 
 impl Opened {
@@ -77,6 +80,8 @@ impl Opened {
     pub fn name(&self) -> &str {
         match self {
             Opened::File(n, _) | Opened::Stream(n, _) => n,
+            #[cfg(feature = "live")]
+            Opened::Live(n, _) => n,
         }
     }
 }
@@ -255,10 +260,9 @@ impl Worker {
         self.spare = Some(r);
     }
 
-    /// End of input: every flow is written.
-    fn finish(&mut self) -> Records {
-        self.table
-            .flush(EndReason::EndOfInput, &mut emit(&mut self.out, &mut self.stats.apps));
+    /// End of input (or of a live capture): every flow is written.
+    fn finish(&mut self, reason: EndReason) -> Records {
+        self.table.flush(reason, &mut emit(&mut self.out, &mut self.stats.apps));
         self.table.take_announcements(&mut self.out.announcements);
         self.stats.flows = self.table.counters.clone();
         std::mem::take(&mut self.out)
@@ -294,6 +298,9 @@ impl Clock {
 /// The writer stage: classifies and writes each tick's records.
 struct Writer<'o> {
     out: &'o mut dyn Write,
+    /// Flush after every tick (a live capture: a SIEM tailing the file sees each second's
+    /// records within the second).
+    flush_ticks: bool,
     classify: Classifier,
     /// The classification fields of the record being written.
     tail: Vec<u8>,
@@ -301,9 +308,10 @@ struct Writer<'o> {
 }
 
 impl<'o> Writer<'o> {
-    fn new(out: &'o mut dyn Write) -> Self {
+    fn new(out: &'o mut dyn Write, flush_ticks: bool) -> Self {
         Writer {
             out,
+            flush_ticks,
             classify: Classifier::new(),
             tail: Vec::new(),
             err: None,
@@ -340,6 +348,12 @@ impl<'o> Writer<'o> {
                 }
             }
         }
+        if self.flush_ticks
+            && self.err.is_none()
+            && let Err(e) = self.out.flush()
+        {
+            self.err = Some(e);
+        }
     }
 }
 
@@ -364,36 +378,144 @@ pub fn run(inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send)) -> O
 }
 
 /// Calls `f(segment, frame, offset)` for every frame of every input; stops at the first damage.
+/// What the reading loop hands the run: a frame, or (live capture) a quiet spell.
+enum Event<'a, 'f> {
+    Frame(Seg<'a>, Frame<'f>, usize),
+    /// Nothing arrived for a while: the wall-clock time now (timeouts still run).
+    #[cfg_attr(not(feature = "live"), allow(dead_code))]
+    Idle(u64),
+}
+
+/// How reading ended, beyond the frames.
+#[derive(Default)]
+struct ReadEnd {
+    damage: Option<(String, Damage)>,
+    /// A live capture ended (on a signal): flows end as `shutdown`.
+    live: bool,
+    #[cfg(feature = "live")]
+    live_stats: Option<crate::capture::live::LiveStats>,
+}
+
+impl ReadEnd {
+    /// Why the flows still open are written.
+    fn reason(&self) -> EndReason {
+        if self.live {
+            EndReason::Shutdown
+        } else {
+            EndReason::EndOfInput
+        }
+    }
+
+    /// The capture's own counts, into the stats record.
+    fn fill(&self, _stats: &mut Stats) {
+        #[cfg(feature = "live")]
+        if let Some(l) = self.live_stats {
+            _stats.live = Some(l);
+        }
+    }
+}
+
 fn read_inputs<'a>(
     inputs: &'a [Opened],
     streams: Vec<StreamReader<Box<dyn Read + Send>>>,
-    mut f: impl FnMut(Seg<'a>, Frame<'_>, usize),
-) -> Option<(String, Damage)> {
+    mut f: impl FnMut(Event<'a, '_>),
+) -> ReadEnd {
     let mut streams = streams.into_iter();
     let mut progress = Progress::new();
-    let mut damage = None;
+    let mut end = ReadEnd::default();
     for inp in inputs {
         let name = inp.name();
         let res = match inp {
             Opened::File(_, m) => m.for_each(|fr, off| {
                 progress.frame(name, Some((off, m.bytes().len())));
-                f(Seg::Mapped(m), fr, off)
+                f(Event::Frame(Seg::Mapped(m), fr, off))
             }),
             Opened::Stream(..) => match streams.next() {
                 Some(s) => s.for_each(|chunk, fr, off| {
                     progress.frame(name, None);
-                    f(Seg::Owned(chunk.clone()), fr, off)
+                    f(Event::Frame(Seg::Owned(chunk.clone()), fr, off))
                 }),
                 None => Ok(()),
             },
+            #[cfg(feature = "live")]
+            Opened::Live(..) => Ok(()),
         };
         if let Err(d) = res {
-            damage = Some((name.to_string(), d));
+            end.damage = Some((name.to_string(), d));
             break;
         }
     }
     progress.clear();
-    damage
+    end
+}
+
+/// The live capture taken out of the inputs for the run (nothing without the `live` feature).
+#[cfg(feature = "live")]
+type LiveSource = Option<Box<crate::capture::live::LiveCapture>>;
+/// Without the `live` feature there is never a live capture.
+#[cfg(not(feature = "live"))]
+struct LiveSource;
+
+#[cfg(feature = "live")]
+fn take_live(inputs: &mut [Opened]) -> LiveSource {
+    inputs.iter_mut().find_map(|i| match i {
+        Opened::Live(_, c) => c.take(),
+        _ => None,
+    })
+}
+#[cfg(not(feature = "live"))]
+fn take_live(_: &mut [Opened]) -> LiveSource {
+    LiveSource
+}
+
+#[cfg(feature = "live")]
+fn is_live(l: &LiveSource) -> bool {
+    l.is_some()
+}
+#[cfg(not(feature = "live"))]
+fn is_live(_: &LiveSource) -> bool {
+    false
+}
+
+/// Read the files and streams, or the live interface.
+fn read_all<'a>(
+    inputs: &'a [Opened],
+    streams: Vec<StreamReader<Box<dyn Read + Send>>>,
+    #[cfg_attr(not(feature = "live"), allow(unused_variables))] live: LiveSource,
+    f: impl FnMut(Event<'a, '_>),
+) -> ReadEnd {
+    #[cfg(feature = "live")]
+    if let Some(mut cap) = live {
+        return read_live(&mut cap, f);
+    }
+    read_inputs(inputs, streams, f)
+}
+
+/// Read a live interface until a stop signal (or a capture error).
+#[cfg(feature = "live")]
+fn read_live<'a>(cap: &mut crate::capture::live::LiveCapture, mut f: impl FnMut(Event<'a, '_>)) -> ReadEnd {
+    use crate::capture::live;
+    let mut end = ReadEnd {
+        live: true,
+        ..ReadEnd::default()
+    };
+    while !live::stop_requested() {
+        match cap.next_chunk() {
+            Ok(Some(chunk)) => cap.frames(&chunk, |fr, off| f(Event::Frame(Seg::Owned(chunk.clone()), fr, off))),
+            Ok(None) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                f(Event::Idle(now));
+            }
+            Err(e) => {
+                end.damage = Some((cap.name().to_string(), Damage { offset: 0, reason: e }));
+                break;
+            }
+        }
+    }
+    end.live_stats = Some(cap.stats());
+    end
 }
 
 /// Frames between two looks at the clock for the progress line.
@@ -448,22 +570,34 @@ fn take_streams(inputs: &mut [Opened]) -> Vec<StreamReader<Box<dyn Read + Send>>
         .iter_mut()
         .filter_map(|i| match i {
             Opened::Stream(_, s) => s.take(),
-            Opened::File(..) => None,
+            _ => None,
         })
         .collect()
 }
 
 fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Outcome {
     let streams = take_streams(&mut inputs);
+    let live = take_live(&mut inputs);
     let mut w = Worker::new(cfg, 1);
     let mut clock = Clock {
         next_tick: None,
         last_ts: 0,
     };
     let mut idx = 0u64;
-    let mut writer = Writer::new(out);
+    let mut writer = Writer::new(out, is_live(&live));
     let mut released = 0usize;
-    let damage = read_inputs(&inputs, streams, |seg, mut fr, off| {
+    let end = read_all(&inputs, streams, live, |ev| {
+        let (seg, mut fr, off) = match ev {
+            Event::Frame(seg, fr, off) => (seg, fr, off),
+            Event::Idle(now) => {
+                if let (_, Some(now)) = clock.advance(now) {
+                    let mut recs = w.tick(now);
+                    writer.tick(std::slice::from_mut(&mut recs));
+                    w.recycle(recs);
+                }
+                return;
+            }
+        };
         idx += 1;
         let (ts, tick) = clock.advance(fr.ts_ns);
         fr.ts_ns = ts;
@@ -480,13 +614,14 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
             released = off - RELEASE_STEP_BYTES;
         }
     });
-    let mut recs = w.finish();
+    let mut recs = w.finish(end.reason());
     writer.tick(std::slice::from_mut(&mut recs));
     let mut stats = w.stats;
     stats.expectations = writer.classify.counts();
+    end.fill(&mut stats);
     Outcome {
         stats,
-        damage,
+        damage: end.damage,
         write_error: writer.err,
     }
 }
@@ -534,7 +669,7 @@ struct Batch<'a> {
 enum ToWorker<'a> {
     Batch(Batch<'a>),
     Tick(u64),
-    End,
+    End(EndReason),
 }
 
 enum ToWriter {
@@ -549,6 +684,8 @@ fn worker_loop<'a>(
     tx: Sender<ToWriter>,
     recycle: Sender<(u64, Vec<FrameRef>)>,
 ) {
+    // a closed channel without End (the reader panicked) still writes what there is
+    let mut reason = EndReason::EndOfInput;
     for msg in rx {
         match msg {
             ToWorker::Batch(b) => {
@@ -569,19 +706,27 @@ fn worker_loop<'a>(
             ToWorker::Tick(now) => {
                 let _ = tx.send(ToWriter::Tick(id, w.tick(now)));
             }
-            ToWorker::End => break,
+            ToWorker::End(why) => {
+                reason = why;
+                break;
+            }
         }
     }
-    let recs = w.finish();
+    let recs = w.finish(reason);
     let _ = tx.send(ToWriter::Tick(id, recs));
     let _ = tx.send(ToWriter::Done(Box::new(w.stats)));
 }
 
 /// Collects each tick's records from all workers, then writes them in order.
-fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats, Option<std::io::Error>) {
+fn writer_loop(
+    n: usize,
+    rx: Receiver<ToWriter>,
+    out: &mut dyn Write,
+    flush_ticks: bool,
+) -> (Stats, Option<std::io::Error>) {
     let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
-    let mut writer = Writer::new(out);
+    let mut writer = Writer::new(out, flush_ticks);
     for msg in rx {
         match msg {
             ToWriter::Tick(id, recs) => {
@@ -625,6 +770,7 @@ fn send_batch<'a>(
 fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send)) -> Outcome {
     let n = cfg.threads;
     let streams = take_streams(&mut inputs);
+    let live = take_live(&mut inputs);
     let inputs = &inputs;
     std::thread::scope(|s| {
         let (wtx, wrx) = bounded::<ToWriter>(WRITER_QUEUE);
@@ -640,7 +786,8 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         }
         drop(wtx);
         drop(rtx);
-        let writer = s.spawn(move || writer_loop(n, wrx, out));
+        let flush_ticks = is_live(&live);
+        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks));
 
         let mut clock = Clock {
             next_tick: None,
@@ -654,7 +801,23 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         let mut outstanding: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
         let mut released: Vec<usize> = vec![0; inputs.len()];
         let file_index = |m: &MappedFile| file_index(inputs, m);
-        let damage = read_inputs(inputs, streams, |seg, fr, off| {
+        let end = read_all(inputs, streams, live, |ev| {
+            let (seg, fr, off) = match ev {
+                Event::Frame(seg, fr, off) => (seg, fr, off),
+                Event::Idle(now) => {
+                    // a quiet link: hand on what is gathered, and run the timers
+                    let tick = clock.advance(now).1;
+                    for (w, slot) in cur.iter_mut().enumerate() {
+                        if let Some(b) = slot.take() {
+                            send_batch(inputs, b, &mut outstanding, &txs[w]);
+                        }
+                        if let Some(now) = tick {
+                            let _ = txs[w].send(ToWorker::Tick(now));
+                        }
+                    }
+                    return;
+                }
+            };
             idx += 1;
             let (ts, tick) = clock.advance(fr.ts_ns);
             if let Some(now) = tick {
@@ -726,13 +889,14 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
             if let Some(b) = slot.take() {
                 send_batch(inputs, b, &mut outstanding, &txs[w]);
             }
-            let _ = txs[w].send(ToWorker::End);
+            let _ = txs[w].send(ToWorker::End(end.reason()));
         }
         drop(txs);
-        let (stats, write_error) = writer.join().expect("writer thread panicked");
+        let (mut stats, write_error) = writer.join().expect("writer thread panicked");
+        end.fill(&mut stats);
         Outcome {
             stats,
-            damage,
+            damage: end.damage,
             write_error,
         }
     })
