@@ -41,6 +41,41 @@ impl<'a> Iterator for Segments<'a> {
     }
 }
 
+/// Test support: replays the records of a segment file through `p` in chunks of at most
+/// `chunk` bytes, stopping after `limit` bytes of payload in all, or at the first verdict that
+/// is not `Continue`, which is returned with the bytes of its chunk left over (for StartTls,
+/// the bytes from `at`).
+#[cfg(test)]
+pub(crate) fn replay<P: super::StreamParser>(
+    p: &mut P,
+    file: &[u8],
+    chunk: usize,
+    limit: usize,
+) -> (super::Verdict, usize) {
+    let mut left = limit;
+    for (dir, data) in segments(file) {
+        let data = &data[..data.len().min(left)];
+        left -= data.len();
+        for c in data.chunks(chunk.max(1)) {
+            match p.feed(dir, c, 0) {
+                super::Verdict::Continue => {}
+                v @ super::Verdict::StartTls { at } => return (v, c.len() - at),
+                v => return (v, 0),
+            }
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    (super::Verdict::Continue, 0)
+}
+
+/// Test support: the payload bytes of a segment file.
+#[cfg(test)]
+pub(crate) fn payload_len(file: &[u8]) -> usize {
+    segments(file).map(|(_, d)| d.len()).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

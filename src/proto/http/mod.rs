@@ -41,10 +41,14 @@ fn probe_status(data: &[u8]) -> Probe {
     if data[..n] != HEAD[..n] {
         return Probe::No;
     }
-    if n < HEAD.len() + 1 {
+    if data.len() <= HEAD.len() {
         return Probe::NeedMore;
     }
-    if data[HEAD.len()].is_ascii_digit() { Probe::Yes } else { Probe::No }
+    if data[HEAD.len()].is_ascii_digit() {
+        Probe::Yes
+    } else {
+        Probe::No
+    }
 }
 
 fn probe_request(data: &[u8]) -> Probe {
@@ -58,7 +62,11 @@ fn probe_request(data: &[u8]) -> Probe {
         return Probe::No;
     }
     if line_end.is_none() {
-        return if view.len() < PROBE_LINE_BYTES { Probe::NeedMore } else { Probe::No };
+        return if view.len() < PROBE_LINE_BYTES {
+            Probe::NeedMore
+        } else {
+            Probe::No
+        };
     }
     if parser::parse_request_line(line).is_some_and(|r| r.version.starts_with(b"HTTP/1.")) {
         Probe::Yes

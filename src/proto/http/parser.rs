@@ -44,7 +44,11 @@ pub fn parse_request_line(line: &[u8]) -> Option<RequestLine<'_>> {
     if target.is_empty() || target.contains(&b' ') || !is_version(version) {
         return None;
     }
-    Some(RequestLine { method, target, version })
+    Some(RequestLine {
+        method,
+        target,
+        version,
+    })
 }
 
 // status-line = HTTP-version SP status-code SP [ reason-phrase ]
@@ -58,7 +62,11 @@ pub fn parse_status_line(line: &[u8]) -> Option<StatusLine<'_>> {
         return None;
     }
     let code = code.iter().fold(0u16, |a, &b| a * 10 + (b - b'0') as u16);
-    Some(StatusLine { version, code, reason: line.get(13..).unwrap_or(&[]) })
+    Some(StatusLine {
+        version,
+        code,
+        reason: line.get(13..).unwrap_or(&[]),
+    })
 }
 
 // field-line = field-name ":" OWS field-value OWS   (RFC 9112 §5)
@@ -78,7 +86,9 @@ pub fn parse_content_length(v: &[u8]) -> Option<u64> {
     if first.is_empty() || !first.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    first.iter().try_fold(0u64, |a, &b| a.checked_mul(10)?.checked_add((b - b'0') as u64))
+    first
+        .iter()
+        .try_fold(0u64, |a, &b| a.checked_mul(10)?.checked_add((b - b'0') as u64))
 }
 
 /// RFC 9112 §7: the last transfer coding is `chunked`.
@@ -99,7 +109,9 @@ pub fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     if !rest.is_empty() && rest[0] != b';' {
         return None;
     }
-    let n = digits.iter().fold(0u64, |a, &b| (a << 4) | (b as char).to_digit(16).unwrap_or(0) as u64);
+    let n = digits
+        .iter()
+        .fold(0u64, |a, &b| (a << 4) | (b as char).to_digit(16).unwrap_or(0) as u64);
     Some(n)
 }
 
@@ -211,7 +223,10 @@ mod tests {
     fn lines() {
         let r = parse_request_line(b"RPC_IN_DATA /rpc/rpcproxy.dll?mail.example.test:6001 HTTP/1.1").unwrap();
         assert_eq!(r.method, b"RPC_IN_DATA");
-        assert_eq!(rpc_backend(target_query(r.target).unwrap()), Some((&b"mail.example.test"[..], 6001)));
+        assert_eq!(
+            rpc_backend(target_query(r.target).unwrap()),
+            Some((&b"mail.example.test"[..], 6001))
+        );
         assert!(parse_request_line(b"GET / HTTP/2").is_none());
         assert!(parse_request_line(b"GET  HTTP/1.1").is_none());
         assert!(parse_request_line(b"G\x01T / HTTP/1.1").is_none());
@@ -219,7 +234,10 @@ mod tests {
         assert_eq!((s.code, s.reason), (401, &b"Unauthorized"[..]));
         assert_eq!(parse_status_line(b"HTTP/1.0 200").unwrap().code, 200);
         assert!(parse_status_line(b"HTTP/1.1 20x OK").is_none());
-        assert_eq!(parse_header(b"Content-Length:  12 "), Some((&b"Content-Length"[..], &b"12"[..])));
+        assert_eq!(
+            parse_header(b"Content-Length:  12 "),
+            Some((&b"Content-Length"[..], &b"12"[..]))
+        );
         assert!(parse_header(b"Bad Name: x").is_none());
     }
 
@@ -247,7 +265,10 @@ mod tests {
         assert_eq!(svc(b"/Microsoft-Server-ActiveSync?Cmd=Sync&User=a"), Some("activesync"));
         assert_eq!(svc(b"/mapi/emsmdb/?MailboxId=x@y"), Some("mapi_emsmdb"));
         assert_eq!(svc(b"/mapi/nspi/?MailboxId=x@y"), Some("mapi_nspi"));
-        assert_eq!(svc(b"http://mail.example.test/rpc/rpcproxy.dll?a:6004"), Some("rpc_over_http"));
+        assert_eq!(
+            svc(b"http://mail.example.test/rpc/rpcproxy.dll?a:6004"),
+            Some("rpc_over_http")
+        );
         assert_eq!(svc(b"/Autodiscover/Autodiscover.xml"), Some("autodiscover"));
         assert_eq!(svc(b"/OAB/x/oab.xml"), Some("oab"));
         assert_eq!(svc(b"/ecp/"), Some("ecp"));

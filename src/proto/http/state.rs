@@ -30,11 +30,15 @@ enum Mode {
     #[default]
     Head,
     /// A body of `left` more bytes (Content-Length).
-    Body { left: u64 },
+    Body {
+        left: u64,
+    },
     /// RFC 9112 §7.1: `chunk-size [chunk-ext] CRLF`.
     ChunkSize,
     /// Chunk data, `left` more bytes, then its CRLF.
-    ChunkData { left: u64 },
+    ChunkData {
+        left: u64,
+    },
     ChunkCrlf,
     /// Trailer fields up to an empty line.
     Trailer,
@@ -335,7 +339,9 @@ impl HttpState {
                 }
             }
         } else {
-            let Some(r) = cur.and_then(|i| s.responses.get_mut(i)) else { return };
+            let Some(r) = cur.and_then(|i| s.responses.get_mut(i)) else {
+                return;
+            };
             r.content_length = cl;
             r.chunked = chunked;
             if is(b"server") {
@@ -377,8 +383,7 @@ impl HttpState {
             }
             return None;
         }
-        let status = self
-            .sides[SERVER]
+        let status = self.sides[SERVER]
             .cur
             .and_then(|i| self.summary.responses.get(i))
             .map(|r| r.status);

@@ -96,9 +96,7 @@ impl HttpSummary {
     }
 
     pub(super) fn add_backend(&mut self, host: &str, port: u16) {
-        if !self.rpc_backends.iter().any(|(h, p)| h == host && *p == port)
-            && self.rpc_backends.len() < MAX_DISTINCT
-        {
+        if !self.rpc_backends.iter().any(|(h, p)| h == host && *p == port) && self.rpc_backends.len() < MAX_DISTINCT {
             self.rpc_backends.push((host.to_string(), port));
         }
     }
