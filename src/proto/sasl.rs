@@ -92,3 +92,14 @@ pub fn ntlm_type(k: ntlmssp::MessageType) -> u8 {
         ntlmssp::MessageType::Other(n) => n.min(255) as u8,
     }
 }
+
+/// How many client responses a mechanism takes, the initial response included (then the
+/// client sends commands again); open-ended ones (NTLM, GSSAPI...) end with the server's
+/// final reply.
+pub fn responses_expected(mech: &str) -> u32 {
+    match mech {
+        "PLAIN" | "CRAM-MD5" | "EXTERNAL" | "ANONYMOUS" | "XOAUTH2" | "OAUTHBEARER" => 1,
+        "LOGIN" => 2,
+        _ => u32::MAX,
+    }
+}
