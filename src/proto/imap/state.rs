@@ -251,10 +251,10 @@ impl ImapState {
             b"AUTHENTICATE" => self.authenticate(cmd.args),
             _ => Kind::Other,
         };
-        if !matches!(self.client, ClientMode::Literal { .. }) {
-            if let Some(left) = parser::trailing_literal(cmd.args) {
-                self.client = ClientMode::Literal { left, user: None };
-            }
+        if !matches!(self.client, ClientMode::Literal { .. })
+            && let Some(left) = parser::trailing_literal(cmd.args)
+        {
+            self.client = ClientMode::Literal { left, user: None };
         }
         self.push_pending(cmd.tag, kind);
     }
