@@ -233,9 +233,20 @@ impl ImapState {
     }
 
     fn command(&mut self, cmd: parser::Command<'_>) {
-        let mut verb = [0u8; parser::MAX_VERB_BYTES];
-        let verb = &mut verb[..cmd.verb.len()];
-        verb.copy_from_slice(cmd.verb);
+        // RFC 9051 §6.4.9: UID prefixes COPY, MOVE, FETCH, SEARCH, STORE, EXPUNGE; counted
+        // as "UID FETCH" (as tshark names them)
+        let mut buf = [0u8; 2 * parser::MAX_VERB_BYTES];
+        let mut n = cmd.verb.len();
+        buf[..n].copy_from_slice(cmd.verb);
+        if cmd.verb.eq_ignore_ascii_case(b"UID") {
+            let sub = crate::proto::lines::split_word(cmd.args).0;
+            if !sub.is_empty() && sub.len() <= parser::MAX_VERB_BYTES && sub.iter().all(u8::is_ascii_alphabetic) {
+                buf[n] = b' ';
+                buf[n + 1..n + 1 + sub.len()].copy_from_slice(sub);
+                n += 1 + sub.len();
+            }
+        }
+        let verb = &mut buf[..n];
         verb.make_ascii_uppercase();
         let verb: &[u8] = verb;
         self.summary.count_command(verb);

@@ -63,7 +63,7 @@ fn greeting_capabilities_and_authenticate_plain() {
         (
             count(&s, "CAPABILITY"),
             count(&s, "SELECT"),
-            count(&s, "UID"),
+            count(&s, "UID FETCH"),
             count(&s, "LOGOUT")
         ),
         (1, 1, 1, 1)
