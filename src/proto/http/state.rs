@@ -318,7 +318,7 @@ impl HttpState {
         if d == CLIENT {
             let Some(r) = cur.and_then(|i| s.requests.get_mut(i)) else {
                 if is(b"authorization") {
-                    authorization(s, value);
+                    authorization(s, value, false);
                 }
                 return;
             };
@@ -333,9 +333,9 @@ impl HttpState {
             } else if is(b"x-requesttype") {
                 r.mapi_request_type.get_or_insert_with(|| text(value));
             } else if is(b"authorization") {
-                let a = authorization(s, value);
+                let a = authorization(s, value, true);
                 if let Some(r) = s.requests.get_mut(cur.unwrap_or(usize::MAX)) {
-                    r.authorization = Some(a);
+                    r.authorization = a;
                 }
             }
         } else {
@@ -427,34 +427,53 @@ impl HttpState {
     }
 }
 
-/// RFC 9110 §11.6.2 `Authorization`: the scheme and who, never the secret.
-fn authorization(s: &mut HttpSummary, value: &[u8]) -> Authorization {
+/// RFC 9110 §11.6.2 `Authorization`: the scheme and who, never the secret. The summary's
+/// scheme and user lists are updated; the record is built only when `keep` (a request past
+/// [`MAX_REQUESTS`] allocates nothing unless it shows a new scheme or Basic/Digest user).
+fn authorization(s: &mut HttpSummary, value: &[u8], keep: bool) -> Option<Authorization> {
     let (scheme, token) = parser::split_credentials(value);
-    let mut a = Authorization {
+    add_distinct(&mut s.auth_schemes, scheme);
+    let mut a = keep.then(|| Authorization {
         scheme: text(scheme),
         ..Authorization::default()
+    });
+    let user = |s: &mut HttpSummary, a: &mut Option<Authorization>, u: &[u8]| {
+        add_distinct(&mut s.users, u);
+        if let Some(a) = a {
+            a.user = Some(text(u));
+        }
     };
-    HttpSummary::add_distinct(&mut s.auth_schemes, &a.scheme);
     if scheme.eq_ignore_ascii_case(b"Basic") {
         // RFC 7617 §2: base64(user-id ":" password); the password is dropped here
         s.basic_auth_in_cleartext = true;
         let mut buf = [0u8; MAX_TEXT_BYTES * 2];
         if let Some(n) = base64_decode(token, &mut buf) {
-            a.user = Some(text(parser::basic_user(&buf[..n])));
+            user(s, &mut a, parser::basic_user(&buf[..n]));
         }
     } else if scheme.eq_ignore_ascii_case(b"NTLM") || scheme.eq_ignore_ascii_case(b"Negotiate") {
-        if let Some((t, user)) = ntlm_token(token) {
-            a.ntlmssp_type = Some(t);
-            a.user = user;
+        if let Some((t, u)) = ntlm_token(token) {
+            if let Some(u) = u {
+                user(s, &mut a, u.as_bytes());
+            }
+            if let Some(a) = &mut a {
+                a.ntlmssp_type = Some(t);
+            }
         }
     } else if scheme.eq_ignore_ascii_case(b"Digest") {
         // RFC 7616 §3.4: username="..." (the response is a hash, not the password)
-        a.user = digest_username(token).map(text);
-    }
-    if let Some(u) = &a.user {
-        HttpSummary::add_distinct(&mut s.users, u);
+        if let Some(u) = digest_username(token) {
+            user(s, &mut a, u);
+        }
     }
     a
+}
+
+/// Adds `v` (as text) to a bounded list of distinct values; allocates only when it is new.
+fn add_distinct(list: &mut Vec<String>, v: &[u8]) {
+    let v = &v[..v.len().min(MAX_TEXT_BYTES)];
+    if list.len() < super::summary::MAX_DISTINCT && !list.iter().any(|x| x.as_bytes() == v) {
+        list.push(text(v));
+    }
 }
 
 /// An NTLMSSP message (bare or inside SPNEGO) in a base64 token: its type and, for
@@ -495,14 +514,23 @@ impl StreamParser for HttpState {
         self.summary.gaps += 1;
         let d = dir.index();
         match self.sides[d].mode {
-            Mode::Body { left } if len < left => {
+            // a gap inside a counted body keeps the framing
+            Mode::Body { left } if len <= left => {
                 self.body_bytes(d, len);
-                self.sides[d].mode = Mode::Body { left: left - len };
+                if len == left {
+                    self.message_done(d);
+                } else {
+                    self.sides[d].mode = Mode::Body { left: left - len };
+                }
                 return;
             }
-            Mode::ChunkData { left } if len < left => {
+            Mode::ChunkData { left } if len <= left => {
                 self.body_bytes(d, len);
-                self.sides[d].mode = Mode::ChunkData { left: left - len };
+                self.sides[d].mode = if len == left {
+                    Mode::ChunkCrlf
+                } else {
+                    Mode::ChunkData { left: left - len }
+                };
                 return;
             }
             Mode::UntilClose => {

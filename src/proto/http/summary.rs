@@ -100,10 +100,4 @@ impl HttpSummary {
             self.rpc_backends.push((host.to_string(), port));
         }
     }
-
-    pub(super) fn add_distinct(list: &mut Vec<String>, v: &str) {
-        if !list.iter().any(|x| x == v) && list.len() < MAX_DISTINCT {
-            list.push(v.to_string());
-        }
-    }
 }
