@@ -1,11 +1,12 @@
 //! What a clear-text SASL exchange gives away, shared by IMAP AUTHENTICATE (RFC 9051 §6.2.2)
-//! and POP3 AUTH (RFC 5034): the user name (never the password) and whether a reusable
-//! credential crossed. SMTP AUTH keeps its own copy of these rules in `smtp::state`.
+//! POP3 AUTH (RFC 5034) and SMTP AUTH (RFC 4954): the user name (never the password) and
+//! whether a reusable credential crossed.
 
 use super::ntlmssp;
 use super::smtp::parser::{base64_decode, plain_authcid};
 
-/// The longest base64 SASL response decoded (RFC 4954 §4's 12,288-byte line).
+/// The longest decoded SASL response inspected (the base64 of RFC 4954 §4's 12,288-byte
+/// line).
 pub const MAX_SASL_DECODED: usize = 12_288 / 4 * 3;
 
 /// What one client SASL response showed.
@@ -94,11 +95,11 @@ pub fn ntlm_type(k: ntlmssp::MessageType) -> u8 {
 }
 
 /// How many client responses a mechanism takes, the initial response included (then the
-/// client sends commands again); open-ended ones (NTLM, GSSAPI...) end with the server's
-/// final reply.
+/// client sends commands again); open-ended ones (NTLM, GSSAPI, and XOAUTH2/OAUTHBEARER, whose
+/// failure asks for one more, empty, response) end with the server's final reply.
 pub fn responses_expected(mech: &str) -> u32 {
     match mech {
-        "PLAIN" | "CRAM-MD5" | "EXTERNAL" | "ANONYMOUS" | "XOAUTH2" | "OAUTHBEARER" => 1,
+        "PLAIN" | "CRAM-MD5" | "EXTERNAL" | "ANONYMOUS" => 1,
         "LOGIN" => 2,
         _ => u32::MAX,
     }
