@@ -70,6 +70,24 @@ pub(crate) fn replay<P: super::StreamParser>(
     (super::Verdict::Continue, 0)
 }
 
+/// Test support: the base64 token of the `n`-th `Authorization: NTLM ` header of a segment file
+/// (a real NTLMSSP message from curl, for the SASL NTLM tests of IMAP and POP3).
+#[cfg(test)]
+pub(crate) fn ntlm_token(file: &[u8], n: usize) -> Vec<u8> {
+    const HEAD: &[u8] = b"Authorization: NTLM ";
+    let all: Vec<u8> = segments(file).flat_map(|(_, d)| d.iter().copied()).collect();
+    let at = all
+        .windows(HEAD.len())
+        .enumerate()
+        .filter(|(_, w)| *w == HEAD)
+        .nth(n)
+        .expect("an NTLM header")
+        .0
+        + HEAD.len();
+    let end = at + all[at..].iter().position(|&b| b == b'\r').unwrap();
+    all[at..end].to_vec()
+}
+
 /// Test support: the payload bytes of a segment file.
 #[cfg(test)]
 pub(crate) fn payload_len(file: &[u8]) -> usize {

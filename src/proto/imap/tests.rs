@@ -214,3 +214,45 @@ fn probe() {
     assert_eq!(probe_imap(Direction::ToServer, b"GET / HTTP/1.1\r\n"), Probe::No);
     assert_eq!(probe_imap(Direction::ToServer, b"\x16\x03\x01"), Probe::No);
 }
+
+/// AUTHENTICATE NTLM (Dovecot here has no NTLM): curl's real NTLMSSP NEGOTIATE and
+/// AUTHENTICATE messages from the HTTP fixture, as the SASL responses.
+#[test]
+fn authenticate_ntlm_names_domain_and_user() {
+    let ews = include_bytes!("../../../fixtures/pdu/http/http-curl-1.seg");
+    let (t1, t3) = (
+        crate::proto::segments::ntlm_token(ews, 0),
+        crate::proto::segments::ntlm_token(ews, 1),
+    );
+    let mut s = ImapState::new();
+    s.feed(
+        Direction::ToClient,
+        b"* OK [CAPABILITY IMAP4rev1 AUTH=NTLM] Microsoft Exchange IMAP4 ready\r\n",
+        0,
+    );
+    s.feed(Direction::ToServer, b"a1 AUTHENTICATE NTLM\r\n", 0);
+    s.feed(Direction::ToClient, b"+ \r\n", 0);
+    s.feed(Direction::ToServer, &[&t1[..], b"\r\n"].concat(), 0);
+    s.feed(
+        Direction::ToClient,
+        b"+ TlRMTVNTUAACAAAADgAOADAAAAABAougoWncLRKZ0XAAAAAAAAAAAAAAAAA+AAAARQBYAFcAQQBUAEMASAA=\r\n",
+        0,
+    );
+    s.feed(Direction::ToServer, &[&t3[..], b"\r\n"].concat(), 0);
+    s.feed(
+        Direction::ToClient,
+        b"a1 OK NTLM authentication successful\r\na2 x\r\n",
+        0,
+    );
+    s.feed(Direction::ToServer, b"a2 SELECT INBOX\r\n", 0);
+    let sum = s.summary();
+    let a = &sum.auth[0];
+    assert_eq!(
+        (a.mechanism.as_str(), a.user.as_deref(), a.responses),
+        ("NTLM", Some("EXWATCH\\bob"), 2)
+    );
+    assert!(a.success && !a.cleartext_credentials);
+    assert_eq!(sum.auth_offered, ["NTLM"]);
+    assert!(sum.exchange_greeting);
+    assert_eq!(count(sum, "SELECT"), 1);
+}

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::proto::segments::{payload_len, replay};
-use crate::proto::{Direction, Probe, Verdict};
+use crate::proto::{Direction, Probe, StreamParser, Verdict};
 
 const USER_PASS: &[u8] = include_bytes!("../../../fixtures/pdu/pop3/pop3-dovecot-0.seg");
 const APOP: &[u8] = include_bytes!("../../../fixtures/pdu/pop3/pop3-dovecot-1.seg");
@@ -179,4 +179,40 @@ fn probe() {
     assert_eq!(probe_pop3(Direction::ToServer, b"US"), Probe::NeedMore);
     assert_eq!(probe_pop3(Direction::ToServer, b"CAPABILITY"), Probe::No);
     assert_eq!(probe_pop3(Direction::ToServer, b"EHLO x\r\n"), Probe::No);
+}
+
+/// AUTH NTLM (Dovecot here has no NTLM): curl's real NTLMSSP messages from the HTTP fixture.
+#[test]
+fn auth_ntlm_names_domain_and_user() {
+    let ews = include_bytes!("../../../fixtures/pdu/http/http-curl-1.seg");
+    let (t1, t3) = (
+        crate::proto::segments::ntlm_token(ews, 0),
+        crate::proto::segments::ntlm_token(ews, 1),
+    );
+    let mut s = Pop3State::new();
+    s.feed(
+        Direction::ToClient,
+        b"+OK The Microsoft Exchange POP3 service is ready.\r\n",
+        0,
+    );
+    s.feed(Direction::ToServer, b"AUTH NTLM\r\n", 0);
+    s.feed(Direction::ToClient, b"+ \r\n", 0);
+    s.feed(Direction::ToServer, &[&t1[..], b"\r\n"].concat(), 0);
+    s.feed(
+        Direction::ToClient,
+        b"+ TlRMTVNTUAACAAAADgAOADAAAAABAougoWncLRKZ0XAAAAAAAAAAAAAAAAA+AAAARQBYAFcAQQBUAEMASAA=\r\n",
+        0,
+    );
+    s.feed(Direction::ToServer, &[&t3[..], b"\r\n"].concat(), 0);
+    s.feed(Direction::ToClient, b"+OK User successfully authenticated.\r\n", 0);
+    s.feed(Direction::ToServer, b"STAT\r\n", 0);
+    s.feed(Direction::ToClient, b"+OK 0 0\r\n", 0);
+    let sum = s.summary();
+    let a = &sum.auth[0];
+    assert_eq!(
+        (a.mechanism.as_str(), a.user.as_deref(), a.responses),
+        ("NTLM", Some("EXWATCH\\bob"), 2)
+    );
+    assert!(a.success && !a.cleartext_credentials);
+    assert_eq!((count(sum, "STAT"), sum.unknown_lines), (1, 0));
 }
