@@ -223,6 +223,10 @@ impl ImapState {
             }
             ClientMode::Command | ClientMode::Literal { .. } => {}
         }
+        // RFC 2177 §3: "DONE" ends IDLE (the IDLE command's tagged response follows)
+        if line.eq_ignore_ascii_case(b"DONE") {
+            return None;
+        }
         let Some(cmd) = parser::parse_command(line) else {
             return self.bad_line(CLIENT);
         };

@@ -256,3 +256,15 @@ fn authenticate_ntlm_names_domain_and_user() {
     assert!(sum.exchange_greeting);
     assert_eq!(count(sum, "SELECT"), 1);
 }
+
+#[test]
+fn idle_done_is_not_a_bad_line() {
+    let mut s = ImapState::new();
+    s.feed(Direction::ToClient, b"* OK ready\r\n", 0);
+    s.feed(Direction::ToServer, b"a1 IDLE\r\n", 0);
+    s.feed(Direction::ToClient, b"+ idling\r\n* 2 EXISTS\r\n", 0);
+    s.feed(Direction::ToServer, b"DONE\r\n", 0);
+    s.feed(Direction::ToClient, b"a1 OK IDLE terminated\r\n", 0);
+    let sum = s.summary();
+    assert_eq!((count(sum, "IDLE"), sum.tagged_ok, sum.unknown_lines), (1, 1, 0));
+}
