@@ -36,6 +36,24 @@ struct Pending {
     kind: Kind,
 }
 
+impl Pending {
+    fn tag(&self) -> &[u8] {
+        &self.tag[..self.tag_len as usize]
+    }
+}
+
+/// A pending record for `tag` (at most [`parser::MAX_TAG_BYTES`], checked by the caller).
+fn tag_of(tag: &[u8], kind: Kind) -> Pending {
+    let n = tag.len().min(parser::MAX_TAG_BYTES);
+    let mut p = Pending {
+        tag_len: n as u8,
+        kind,
+        ..Pending::default()
+    };
+    p.tag[..n].copy_from_slice(&tag[..n]);
+    p
+}
+
 /// What the client direction carries next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum ClientMode {
@@ -72,6 +90,10 @@ pub struct ImapState {
     pending: Vec<Pending>,
     /// A LOGIN user name arriving as a literal (at most [`MAX_TEXT_BYTES`]).
     literal_user: Vec<u8>,
+    /// The tag of the command whose literal the client owes, and the literal's announced size:
+    /// a tagged NO/BAD for it before any literal byte means the server refused a synchronising
+    /// literal (RFC 9051 §4.3) and the client sends none.
+    literal_owed: Option<(Pending, u64)>,
     greeted: bool,
     upgraded: bool,
     stopped: bool,
@@ -204,6 +226,10 @@ impl ImapState {
                     Some(left) => ClientMode::Literal { left, user: None },
                     None => ClientMode::Command,
                 };
+                self.literal_owed = match (self.client, self.literal_owed) {
+                    (ClientMode::Literal { left, .. }, Some((p, _))) => Some((p, left)),
+                    _ => None,
+                };
                 return None;
             }
             ClientMode::Sasl { idx, step } => {
@@ -272,6 +298,10 @@ impl ImapState {
             self.client = ClientMode::Literal { left, user: None };
         }
         self.push_pending(cmd.tag, kind);
+        self.literal_owed = match self.client {
+            ClientMode::Literal { left, .. } => Some((tag_of(cmd.tag, Kind::Other), left)),
+            _ => None,
+        };
     }
 
     fn new_auth(&mut self, a: Auth) -> Option<usize> {
@@ -348,13 +378,7 @@ impl ImapState {
         if self.pending.len() == MAX_PENDING {
             self.pending.remove(0);
         }
-        let mut p = Pending {
-            tag_len: tag.len() as u8,
-            kind,
-            ..Pending::default()
-        };
-        p.tag[..tag.len()].copy_from_slice(tag);
-        self.pending.push(p);
+        self.pending.push(tag_of(tag, kind));
     }
 
     fn server_line(&mut self, line: &[u8]) -> Option<Verdict> {
@@ -427,7 +451,17 @@ impl ImapState {
         if let Some(c) = parser::capability_code(txt) {
             s.capabilities(c);
         }
-        let pos = self.pending.iter().position(|p| &p.tag[..p.tag_len as usize] == tag)?;
+        if let ClientMode::Literal { left, .. } = self.client
+            && let Some((p, announced)) = self.literal_owed
+            && left == announced
+            && p.tag() == tag
+        {
+            // the literal was refused before any of it was sent
+            self.client = ClientMode::Command;
+            self.literal_user.clear();
+            self.literal_owed = None;
+        }
+        let pos = self.pending.iter().position(|p| p.tag() == tag)?;
         let p = self.pending.remove(pos);
         match p.kind {
             Kind::Other => None,

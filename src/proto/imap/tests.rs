@@ -268,3 +268,26 @@ fn idle_done_is_not_a_bad_line() {
     let sum = s.summary();
     assert_eq!((count(sum, "IDLE"), sum.tagged_ok, sum.unknown_lines), (1, 1, 0));
 }
+
+/// A synchronising literal the server refuses (RFC 9051 §4.3): the client sends no literal, and
+/// its next command is a command again.
+#[test]
+fn refused_literal_is_not_waited_for() {
+    let mut s = ImapState::new();
+    s.feed(Direction::ToClient, b"* OK ready\r\n", 0);
+    s.feed(Direction::ToServer, b"a1 APPEND INBOX {99999}\r\n", 0);
+    s.feed(Direction::ToClient, b"a1 NO [TOOBIG] too big\r\n", 0);
+    s.feed(Direction::ToServer, b"a2 LOGOUT\r\n", 0);
+    let sum = s.summary();
+    assert_eq!(
+        (count(sum, "APPEND"), count(sum, "LOGOUT"), sum.literal_bytes),
+        (1, 1, 0)
+    );
+    // an accepted one is skipped by count
+    let mut s = ImapState::new();
+    s.feed(Direction::ToServer, b"a1 APPEND INBOX {5}\r\n", 0);
+    s.feed(Direction::ToClient, b"+ go\r\n", 0);
+    s.feed(Direction::ToServer, b"a2 X\r\n\r\na3 NOOP\r\n", 0);
+    s.feed(Direction::ToClient, b"a1 OK appended\r\n", 0);
+    assert_eq!((s.summary().literal_bytes, count(s.summary(), "NOOP")), (5, 1));
+}
