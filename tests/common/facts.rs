@@ -709,7 +709,8 @@ fn compare_command_counts(diffs: &mut Vec<String>, what: &str, truth: &Value, ob
 
 /// `http.requests[]`: every request tshark dissected is found, in order, among the requests
 /// of its flow (method and target), with the same version, Host, User-Agent, Authorization
-/// scheme, NTLMSSP message type and NTLM user; `basic_auth_in_cleartext` for the file.
+/// scheme, NTLMSSP message type and NTLM user; each of tshark's `exchange_vdir_requests` names
+/// an Exchange service; `basic_auth_in_cleartext` for the file.
 /// exwatch may see more requests than tshark (tshark 4.0 misses some pipelined ones).
 pub fn compare_http(truth: &Value, recs: &[Value]) -> Vec<String> {
     let mut diffs = Vec::new();
@@ -751,6 +752,19 @@ pub fn compare_http(truth: &Value, recs: &[Value]) -> Vec<String> {
         if let Some(u) = t["ntlmssp_user"].as_str() {
             let u = Value::from(u.strip_prefix("NULL\\").unwrap_or(u));
             check(&mut diffs, &id, "NTLM user", &u, &r["authorization"]["user"]);
+        }
+    }
+    // every request tshark's truth calls an Exchange virtual directory names a service here
+    let ours: Vec<&Value> = proto_objs(recs, "http")
+        .into_iter()
+        .flat_map(|m| m["requests"].as_array().into_iter().flatten())
+        .collect();
+    for v in truth["http"]["exchange_vdir_requests"].as_array().into_iter().flatten() {
+        if !ours.iter().any(|r| r["target"] == v["uri"] && r["service"].is_string()) {
+            diffs.push(format!(
+                "http frame {}: {} names no Exchange service",
+                v["frame"], v["uri"]
+            ));
         }
     }
     if let Some(b) = truth["http"]["basic_auth_in_cleartext"].as_bool() {
