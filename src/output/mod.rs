@@ -33,8 +33,11 @@
 //! the input stopped early.
 
 pub mod community_id;
+pub mod http;
+pub mod imap;
 pub mod json;
 pub mod ldap;
+pub mod pop3;
 pub mod smtp;
 pub mod stats;
 pub mod tls;

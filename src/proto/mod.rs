@@ -15,7 +15,12 @@
 //! - The returned [`Verdict`] tells the flow layer when the clear-text protocol hands the rest of
 //!   the connection to TLS (STARTTLS, X-ANONYMOUSTLS, LDAP StartTLS), and when to stop feeding.
 
+pub mod http;
+pub mod imap;
+pub mod lines;
 pub mod ntlmssp;
+pub mod pop3;
+pub mod sasl;
 pub mod segments;
 pub mod smtp;
 pub mod tls;

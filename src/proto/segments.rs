@@ -41,6 +41,59 @@ impl<'a> Iterator for Segments<'a> {
     }
 }
 
+/// Test support: replays the records of a segment file through `p` in chunks of at most
+/// `chunk` bytes, stopping after `limit` bytes of payload in all, or at the first verdict that
+/// is not `Continue`, which is returned with the bytes of its chunk left over (for StartTls,
+/// the bytes from `at`).
+#[cfg(test)]
+pub(crate) fn replay<P: super::StreamParser>(
+    p: &mut P,
+    file: &[u8],
+    chunk: usize,
+    limit: usize,
+) -> (super::Verdict, usize) {
+    let mut left = limit;
+    for (dir, data) in segments(file) {
+        let data = &data[..data.len().min(left)];
+        left -= data.len();
+        for c in data.chunks(chunk.max(1)) {
+            match p.feed(dir, c, 0) {
+                super::Verdict::Continue => {}
+                v @ super::Verdict::StartTls { at } => return (v, c.len() - at),
+                v => return (v, 0),
+            }
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    (super::Verdict::Continue, 0)
+}
+
+/// Test support: the base64 token of the `n`-th `Authorization: NTLM ` header of a segment file
+/// (a real NTLMSSP message from curl, for the SASL NTLM tests of IMAP and POP3).
+#[cfg(test)]
+pub(crate) fn ntlm_token(file: &[u8], n: usize) -> Vec<u8> {
+    const HEAD: &[u8] = b"Authorization: NTLM ";
+    let all: Vec<u8> = segments(file).flat_map(|(_, d)| d.iter().copied()).collect();
+    let at = all
+        .windows(HEAD.len())
+        .enumerate()
+        .filter(|(_, w)| *w == HEAD)
+        .nth(n)
+        .expect("an NTLM header")
+        .0
+        + HEAD.len();
+    let end = at + all[at..].iter().position(|&b| b == b'\r').unwrap();
+    all[at..end].to_vec()
+}
+
+/// Test support: the payload bytes of a segment file.
+#[cfg(test)]
+pub(crate) fn payload_len(file: &[u8]) -> usize {
+    segments(file).map(|(_, d)| d.len()).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,9 +2,12 @@
 //! flow records: every fact tshark extracted must appear in exwatch's output. Each comparer
 //! returns a list of differences, empty when all agree.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
-/// Every comparer this file has.
+/// Every comparer of a protocol the flow layer feeds (`compare_http`, `compare_imap` and
+/// `compare_pop3` join when it feeds those parsers).
 pub fn compare_all(truth: &Value, recs: &[Value]) -> Vec<String> {
     let mut d = compare_smtp(truth, recs);
     d.extend(compare_tls(truth, recs));
@@ -639,4 +642,296 @@ pub fn compare_ja3_with_tshark(cap: &std::path::Path, truth: &Value, recs: &[Val
         ));
     }
     Some(diffs)
+}
+
+/// A record's `key` object (`http`, `imap`, `pop3`) of the flow of tshark's TCP stream.
+fn proto_obj<'a>(
+    diffs: &mut Vec<String>,
+    truth: &Value,
+    recs: &'a [Value],
+    key: &str,
+    id: &str,
+    stream: &Value,
+) -> Option<&'a Value> {
+    let Some(f) = flow_of_stream(truth, recs, stream) else {
+        diffs.push(format!("{id}: no flow"));
+        return None;
+    };
+    let m = &f[key];
+    if !m.is_object() {
+        diffs.push(format!("{id}: no {key} object (app_proto {})", f["app_proto"]));
+        return None;
+    }
+    Some(m)
+}
+
+/// The flow records that carry a `key` object.
+fn proto_objs<'a>(recs: &'a [Value], key: &str) -> Vec<&'a Value> {
+    recs.iter()
+        .filter(|r| r["event_type"] == "flow" && r[key].is_object())
+        .map(|r| &r[key])
+        .collect()
+}
+
+/// Command counts summed over every flow's `commands` object, against tshark's file-wide
+/// `command_counts` (tshark's names for lines that are not commands — a literal's
+/// continuation such as `{7}`, a SASL response — are skipped: they start with no letter or
+/// are not upper case).
+fn compare_command_counts(diffs: &mut Vec<String>, what: &str, truth: &Value, objs: &[&Value]) {
+    let mut ours: BTreeMap<String, u64> = BTreeMap::new();
+    for m in objs {
+        for (k, v) in m["commands"].as_object().into_iter().flatten() {
+            *ours.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+        }
+    }
+    for (k, v) in truth.as_object().into_iter().flatten() {
+        let is_command = k.starts_with(|c: char| c.is_ascii_alphabetic())
+            && k.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ' ' || c == '-');
+        if is_command && ours.get(k).copied() != v.as_u64() {
+            diffs.push(format!("{what}: command {k}: tshark {v}, exwatch {:?}", ours.get(k)));
+        }
+    }
+}
+
+/// `http.requests[]`: every request tshark dissected is found, in order, among the requests
+/// of its flow (method and target), with the same version, Host, User-Agent, Authorization
+/// scheme, NTLMSSP message type and NTLM user; each of tshark's `exchange_vdir_requests` names
+/// an Exchange service; `basic_auth_in_cleartext` for the file.
+/// exwatch may see more requests than tshark (tshark 4.0 misses some pipelined ones).
+pub fn compare_http(truth: &Value, recs: &[Value]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let mut cursor: BTreeMap<String, usize> = BTreeMap::new();
+    for t in truth["http"]["requests"].as_array().into_iter().flatten() {
+        if t["transport"] != "tcp" {
+            continue;
+        }
+        let id = format!("http stream {} frame {}", t["stream"], t["frame"]);
+        let Some(m) = proto_obj(&mut diffs, truth, recs, "http", &id, &t["stream"]) else {
+            continue;
+        };
+        let ours = m["requests"].as_array().cloned().unwrap_or_default();
+        let at = cursor.entry(t["stream"].to_string()).or_default();
+        let Some(k) = (*at..ours.len()).find(|&k| ours[k]["method"] == t["method"] && ours[k]["target"] == t["uri"])
+        else {
+            diffs.push(format!("{id}: request {} {} not found", t["method"], t["uri"]));
+            continue;
+        };
+        *at = k + 1;
+        let r = &ours[k];
+        check(&mut diffs, &id, "version", &t["version"], &r["version"]);
+        check(&mut diffs, &id, "host", &t["host"], &r["host"]);
+        check(&mut diffs, &id, "user_agent", &t["user_agent"], &r["user_agent"]);
+        check(
+            &mut diffs,
+            &id,
+            "authorization scheme",
+            &t["authorization_scheme"],
+            &r["authorization"].get("scheme").cloned().unwrap_or(Value::Null),
+        );
+        if let Some(types) = t["ntlmssp_message_types"].as_array() {
+            let ty = &r["authorization"]["ntlmssp_type"];
+            if !types.contains(ty) {
+                diffs.push(format!("{id}: NTLMSSP type: tshark {types:?}, exwatch {ty}"));
+            }
+        }
+        // tshark writes an empty NTLM domain as "NULL"; exwatch writes the bare user name
+        if let Some(u) = t["ntlmssp_user"].as_str() {
+            let u = Value::from(u.strip_prefix("NULL\\").unwrap_or(u));
+            check(&mut diffs, &id, "NTLM user", &u, &r["authorization"]["user"]);
+        }
+    }
+    // every request tshark's truth calls an Exchange virtual directory names a service here
+    let ours: Vec<&Value> = proto_objs(recs, "http")
+        .into_iter()
+        .flat_map(|m| m["requests"].as_array().into_iter().flatten())
+        .collect();
+    for v in truth["http"]["exchange_vdir_requests"].as_array().into_iter().flatten() {
+        if !ours.iter().any(|r| r["target"] == v["uri"] && r["service"].is_string()) {
+            diffs.push(format!(
+                "http frame {}: {} names no Exchange service",
+                v["frame"], v["uri"]
+            ));
+        }
+    }
+    if let Some(b) = truth["http"]["basic_auth_in_cleartext"].as_bool() {
+        let ours = proto_objs(recs, "http")
+            .iter()
+            .any(|m| m["basic_auth_in_cleartext"] == true);
+        if b != ours {
+            diffs.push(format!("http: basic_auth_in_cleartext: tshark {b}, exwatch {ours}"));
+        }
+    }
+    diffs
+}
+
+/// `imap`: the greeting, capabilities advertised (file-wide), STARTTLS offered/issued, LOGIN
+/// in clear text, AUTHENTICATE mechanisms, user names, and command counts.
+pub fn compare_imap(truth: &Value, recs: &[Value]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let t = &truth["imap"];
+    if !t.is_object() {
+        return diffs;
+    }
+    let objs = proto_objs(recs, "imap");
+    let caps: Vec<String> = objs.iter().flat_map(|m| strs(&m["capabilities"])).collect();
+    for c in strs(&t["capabilities_advertised"]) {
+        if !caps.iter().any(|x| x.eq_ignore_ascii_case(&c)) {
+            diffs.push(format!("imap: capability {c:?} missing"));
+        }
+    }
+    for (k, ours) in [
+        ("starttls_offered", "starttls_offered"),
+        ("logindisabled_advertised", "logindisabled"),
+    ] {
+        if let Some(b) = t[k].as_bool()
+            && b != objs.iter().any(|m| m[ours] == true)
+        {
+            diffs.push(format!("imap: {k}: tshark {b}"));
+        }
+    }
+    if let Some(banner) = t["banner"].as_str()
+        && !objs.iter().any(|m| {
+            m["greeting"].as_str().is_some_and(|g| banner.ends_with(g))
+                && m["greeting_status"]
+                    .as_str()
+                    .is_some_and(|s| banner[2..].starts_with(s))
+        })
+    {
+        diffs.push(format!("imap: greeting {banner:?} not seen"));
+    }
+    compare_command_counts(&mut diffs, "imap", &t["command_counts"], &objs);
+    for s in t["sessions"].as_array().into_iter().flatten() {
+        let id = format!("imap stream {}", s["tcp_stream"]);
+        let Some(m) = proto_obj(&mut diffs, truth, recs, "imap", &id, &s["tcp_stream"]) else {
+            continue;
+        };
+        let auth = m["auth"].as_array().cloned().unwrap_or_default();
+        let login = auth.iter().any(|a| a["command"] == "LOGIN");
+        check(
+            &mut diffs,
+            &id,
+            "login_in_cleartext",
+            &s["login_in_cleartext"],
+            &Value::Bool(login),
+        );
+        let mechs: Vec<Value> = auth
+            .iter()
+            .filter(|a| a["command"] == "AUTHENTICATE")
+            .map(|a| a["mechanism"].clone())
+            .collect();
+        check(
+            &mut diffs,
+            &id,
+            "AUTHENTICATE mechanisms",
+            &s["authenticate_mechanisms"],
+            &Value::from(mechs),
+        );
+        check(
+            &mut diffs,
+            &id,
+            "starttls issued",
+            &s["starttls_issued"],
+            &Value::Bool(m["starttls"].is_object()),
+        );
+        let users: Vec<String> = auth
+            .iter()
+            .filter_map(|a| a["user"].as_str().map(str::to_string))
+            .collect();
+        // tshark 4.0 names a user sent as a literal by its marker ("{5}"); exwatch reads the
+        // literal, so those are not compared
+        for u in strs(&s["usernames"])
+            .into_iter()
+            .filter(|u| !(u.starts_with('{') && u.ends_with('}')))
+        {
+            if !users.contains(&u) {
+                diffs.push(format!("{id}: user {u:?} missing from {users:?}"));
+            }
+        }
+    }
+    diffs
+}
+
+/// `pop3`: the greeting, CAPA lines and STLS offered (file-wide), per session USER/PASS and
+/// SASL credentials in clear text, APOP, AUTH mechanisms, STLS issued, user names; command
+/// counts.
+pub fn compare_pop3(truth: &Value, recs: &[Value]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let t = &truth["pop3"];
+    if !t.is_object() {
+        return diffs;
+    }
+    let objs = proto_objs(recs, "pop3");
+    if let Some(b) = t["banner"].as_str()
+        && !objs.iter().any(|m| m["greeting"] == b)
+    {
+        diffs.push(format!("pop3: greeting {b:?} not seen"));
+    }
+    let capa: Vec<String> = objs.iter().flat_map(|m| strs(&m["capa"])).collect();
+    for c in strs(&t["capa_lines"]) {
+        if !capa.contains(&c) {
+            diffs.push(format!("pop3: CAPA line {c:?} missing"));
+        }
+    }
+    if let Some(b) = t["stls_offered"].as_bool()
+        && b != objs.iter().any(|m| m["stls_offered"] == true)
+    {
+        diffs.push(format!("pop3: stls_offered: tshark {b}"));
+    }
+    compare_command_counts(&mut diffs, "pop3", &t["command_counts"], &objs);
+    for s in t["sessions"].as_array().into_iter().flatten() {
+        let id = format!("pop3 stream {}", s["tcp_stream"]);
+        let Some(m) = proto_obj(&mut diffs, truth, recs, "pop3", &id, &s["tcp_stream"]) else {
+            continue;
+        };
+        let auth = m["auth"].as_array().cloned().unwrap_or_default();
+        let has = |cmd: &str, clear: bool| {
+            auth.iter()
+                .any(|a| a["command"] == cmd && (!clear || a["cleartext_credentials"] == true))
+        };
+        check(
+            &mut diffs,
+            &id,
+            "user_pass_in_cleartext",
+            &s["user_pass_in_cleartext"],
+            &Value::Bool(has("USER", true)),
+        );
+        check(&mut diffs, &id, "apop", &s["apop"], &Value::Bool(has("APOP", false)));
+        check(
+            &mut diffs,
+            &id,
+            "sasl_auth_in_cleartext",
+            &s["sasl_auth_in_cleartext"],
+            &Value::Bool(has("AUTH", true)),
+        );
+        let mechs: Vec<Value> = auth
+            .iter()
+            .filter(|a| a["command"] == "AUTH")
+            .map(|a| a["mechanism"].clone())
+            .collect();
+        check(
+            &mut diffs,
+            &id,
+            "AUTH mechanisms",
+            &s["auth_mechanisms"],
+            &Value::from(mechs),
+        );
+        check(
+            &mut diffs,
+            &id,
+            "stls issued",
+            &s["stls_issued"],
+            &Value::Bool(m["stls"].is_object()),
+        );
+        let users: Vec<String> = auth
+            .iter()
+            .filter_map(|a| a["user"].as_str().map(str::to_string))
+            .collect();
+        for u in strs(&s["usernames"]) {
+            if !users.contains(&u) {
+                diffs.push(format!("{id}: user {u:?} missing from {users:?}"));
+            }
+        }
+    }
+    diffs
 }

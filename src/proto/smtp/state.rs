@@ -5,7 +5,7 @@
 
 use super::parser::{self, CommandLine, ReplyLine};
 use super::summary::{Auth, Helo, SmtpSummary, StartTls};
-use crate::proto::{Direction, StreamParser, Verdict, ntlmssp};
+use crate::proto::{Direction, StreamParser, Verdict, sasl};
 
 /// RFC 4954 §4: an AUTH command line (with its initial response) and each SASL response line
 /// may be up to 12,288 octets; longer lines are counted and skipped.
@@ -19,8 +19,6 @@ pub const MAX_BAD_LINES: u32 = 8;
 /// Index of each direction's line buffer.
 const CLIENT: usize = 0;
 const SERVER: usize = 1;
-/// The longest decoded SASL message kept for inspection (the base64 of a 12,288-byte line).
-pub const MAX_SASL_DECODED: usize = MAX_LINE_BYTES / 4 * 3;
 
 /// What the client direction carries next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -264,7 +262,7 @@ impl SmtpState {
                     .summary
                     .auth
                     .get(idx)
-                    .is_some_and(|a| step + 1 >= responses_expected(a));
+                    .is_some_and(|a| step + 1 >= sasl::responses_expected(&a.mechanism));
             self.client = if done {
                 ClientMode::Command
             } else {
@@ -384,13 +382,14 @@ impl SmtpState {
             step = 1;
         }
         self.pending.push(Pending::Auth(idx));
-        if step < responses_expected(&self.summary.auth[idx]) {
+        if step < sasl::responses_expected(&self.summary.auth[idx].mechanism) {
             self.client = ClientMode::Auth { idx, step };
         }
         Step::Go
     }
 
-    /// The client's `step`-th SASL response of AUTH record `idx` (base64, RFC 4954 §4).
+    /// The client's `step`-th SASL response of AUTH record `idx` (base64, RFC 4954 §4): the
+    /// user name and whether a credential crossed, by [`sasl::client_response`].
     fn sasl_response(&mut self, idx: usize, step: u32, line: &[u8]) {
         let Some(a) = self.summary.auth.get_mut(idx) else {
             return;
@@ -400,59 +399,11 @@ impl SmtpState {
             return;
         }
         a.responses += 1;
-        let mut buf = [0u8; MAX_SASL_DECODED];
-        let decoded = if line == b"=" {
-            Some(0)
-        } else {
-            parser::base64_decode(line, &mut buf)
-        };
-        let Some(n) = decoded else { return };
-        let msg = &buf[..n];
-        match a.mechanism.as_str() {
-            // RFC 4616: one message with the user and the password
-            "PLAIN" => {
-                if let Some(u) = parser::plain_authcid(msg) {
-                    a.user.get_or_insert_with(|| text(u));
-                }
-                a.cleartext_credentials = true;
-            }
-            // draft-murchison-sasl-login: the user name, then the password
-            "LOGIN" => {
-                if step == 0 {
-                    a.user.get_or_insert_with(|| text(msg));
-                }
-                a.cleartext_credentials = true;
-            }
-            // RFC 2195 §2: "user SP digest" (the digest is not a reusable password)
-            "CRAM-MD5" => {
-                if let Some(u) = msg.split(|&b| b == b' ').next().filter(|u| !u.is_empty()) {
-                    a.user.get_or_insert_with(|| text(u));
-                }
-            }
-            // RFC 7628 §3.1 / Google's XOAUTH2: "user=...^Aauth=Bearer <token>"; the token is a
-            // credential in clear text
-            "XOAUTH2" | "OAUTHBEARER" => {
-                for kv in msg.split(|&b| b == 1 || b == b',') {
-                    if let Some(u) = kv.strip_prefix(b"user=").or_else(|| kv.strip_prefix(b"a=")) {
-                        a.user.get_or_insert_with(|| text(u));
-                    }
-                }
-                a.cleartext_credentials = true;
-            }
-            _ => {
-                if let Some(m) = ntlmssp::find(msg)
-                    && m.kind == ntlmssp::MessageType::Authenticate
-                {
-                    let mut u = String::new();
-                    m.decode_name(m.domain, &mut u, super::summary::MAX_TEXT_BYTES);
-                    if !u.is_empty() {
-                        u.push('\\');
-                    }
-                    m.decode_name(m.user, &mut u, super::summary::MAX_TEXT_BYTES);
-                    a.user.get_or_insert(u);
-                }
-            }
+        let f = sasl::client_response(&a.mechanism, step, line, super::summary::MAX_TEXT_BYTES);
+        if a.user.is_none() {
+            a.user = f.user;
         }
+        a.cleartext_credentials |= f.cleartext_credentials;
     }
 
     /// One server line (without CRLF).
@@ -590,16 +541,6 @@ impl StreamParser for SmtpState {
         l.buf.clear();
         l.overlong = false;
         l.resync = true;
-    }
-}
-
-/// How many client responses a mechanism takes (then the client sends commands again);
-/// mechanisms with open-ended exchanges (GSSAPI, NTLM...) wait for the server's final reply.
-fn responses_expected(a: &Auth) -> u32 {
-    match a.mechanism.as_str() {
-        "PLAIN" | "CRAM-MD5" | "EXTERNAL" | "ANONYMOUS" => 1,
-        "LOGIN" => 2,
-        _ => u32::MAX,
     }
 }
 
