@@ -15,6 +15,7 @@
 //! | `data_path` | the documented Exchange data path, or `null` (to come) |
 //! | `findings` | findings raised on this flow (to come) |
 
+pub mod catalog;
 pub mod expect;
 
 use crate::flow::announce::{Announced, Announcement};
