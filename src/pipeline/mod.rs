@@ -21,7 +21,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::capture::{Damage, Frame, Input, LinkType, MappedFile, OpenError, StreamReader};
-use crate::classify::{Classifier, FlowEnds};
+use crate::classify::{Catalog, Classifier, FlowEnds};
 use crate::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
 use crate::decode::{self, L4};
 use crate::flow::announce::Announcement;
@@ -45,6 +45,8 @@ pub struct Config {
     pub threads: usize,
     pub flow: FlowConfig,
     pub defrag: DefragLimits,
+    /// The data-path catalog the classify stage labels flows with.
+    pub catalog: Arc<Catalog>,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             threads: 1,
             flow: FlowConfig::default(),
             defrag: DefragLimits::default(),
+            catalog: Catalog::embedded(),
         }
     }
 }
@@ -301,10 +304,10 @@ struct Writer<'o> {
 }
 
 impl<'o> Writer<'o> {
-    fn new(out: &'o mut dyn Write) -> Self {
+    fn new(out: &'o mut dyn Write, catalog: Arc<Catalog>) -> Self {
         Writer {
             out,
-            classify: Classifier::new(),
+            classify: Classifier::new(catalog),
             tail: Vec::new(),
             err: None,
         }
@@ -461,7 +464,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         last_ts: 0,
     };
     let mut idx = 0u64;
-    let mut writer = Writer::new(out);
+    let mut writer = Writer::new(out, cfg.catalog.clone());
     let mut released = 0usize;
     let damage = read_inputs(&inputs, streams, |seg, mut fr, off| {
         idx += 1;
@@ -576,10 +579,10 @@ fn worker_loop<'a>(
 }
 
 /// Collects each tick's records from all workers, then writes them in order.
-fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write) -> (Stats, Option<std::io::Error>) {
+fn writer_loop(n: usize, rx: Receiver<ToWriter>, out: &mut dyn Write, cfg: &Config) -> (Stats, Option<std::io::Error>) {
     let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
-    let mut writer = Writer::new(out);
+    let mut writer = Writer::new(out, cfg.catalog.clone());
     for msg in rx {
         match msg {
             ToWriter::Tick(id, recs) => {
@@ -637,7 +640,7 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         }
         drop(wtx);
         drop(rtx);
-        let writer = s.spawn(move || writer_loop(n, wrx, out));
+        let writer = s.spawn(move || writer_loop(n, wrx, out, cfg));
 
         let mut clock = Clock {
             next_tick: None,
