@@ -348,25 +348,49 @@ struct PortIndex {
 }
 
 impl PortIndex {
+    /// Work in proportion to the ports the entries list (not entries × 65536): count each
+    /// port's entries, lay the counts out, fill in catalog order. An entry counts once per port
+    /// even when two of its specs overlap.
     fn build(entries: &[Entry]) -> PortIndex {
         let mut idx = PortIndex::default();
         for (t, tr) in [Transport::Tcp, Transport::Udp].into_iter().enumerate() {
-            let mut off = Vec::with_capacity(65_537);
-            let mut flat = Vec::new();
-            let users: Vec<(usize, &Entry)> = entries
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.transport.contains(&tr) && e.announced_by.is_none())
-                .collect();
-            for port in 0..=u16::MAX {
-                off.push(flat.len() as u32);
-                for (i, e) in &users {
-                    if e.port_matches(port) {
-                        flat.push(*i as u16);
+            let users = || {
+                entries
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, e)| e.transport.contains(&tr) && e.announced_by.is_none())
+            };
+            // every (entry, port) once, in catalog order
+            let each = |f: &mut dyn FnMut(usize, usize)| {
+                let mut last = vec![u32::MAX; 65_536];
+                for (i, e) in users() {
+                    for spec in &e.ports {
+                        let (a, b) = match *spec {
+                            PortSpec::One(p) => (p, p),
+                            PortSpec::Range(a, b) => (a, b),
+                            PortSpec::DynamicRpc | PortSpec::Any => continue,
+                        };
+                        let ports = last.iter_mut().enumerate().take(b as usize + 1).skip(a as usize);
+                        for (p, seen) in ports {
+                            if *seen != i as u32 {
+                                *seen = i as u32;
+                                f(i, p);
+                            }
+                        }
                     }
                 }
+            };
+            let mut off = vec![0u32; 65_537];
+            each(&mut |_, p| off[p + 1] += 1);
+            for p in 1..off.len() {
+                off[p] += off[p - 1];
             }
-            off.push(flat.len() as u32);
+            let mut flat = vec![0u16; off[65_536] as usize];
+            let mut next: Vec<u32> = off[..65_536].to_vec();
+            each(&mut |i, p| {
+                flat[next[p] as usize] = i as u16;
+                next[p] += 1;
+            });
             idx.off[t] = off;
             idx.flat[t] = flat;
         }
@@ -1151,6 +1175,30 @@ source = { seed = "통합 메시징" }
             "SDP-announced ports are not matched by port"
         );
         assert!(ids(1, 25).is_empty(), "ICMP");
+    }
+
+    #[test]
+    fn the_index_is_the_definition() {
+        let text = GOOD.replace("[25, \"6001-6004\", \"dynamic-rpc\"]", "[6002, \"6001-6004\", 25]");
+        let c = load(&text).expect("loads");
+        assert_eq!(
+            c.port_candidates(IPPROTO_TCP, 6002).len(),
+            1,
+            "overlapping specs count once"
+        );
+        let emb = Catalog::embedded();
+        for (proto, tr) in [(IPPROTO_TCP, Transport::Tcp), (IPPROTO_UDP, Transport::Udp)] {
+            for port in 0..=u16::MAX {
+                let want: Vec<&str> = emb
+                    .entries
+                    .iter()
+                    .filter(|e| e.transport.contains(&tr) && e.port_matches(port))
+                    .map(|e| e.id.as_str())
+                    .collect();
+                let got: Vec<&str> = emb.port_candidates(proto, port).map(|e| e.id.as_str()).collect();
+                assert_eq!(got, want, "{tr:?} {port}");
+            }
+        }
     }
 
     #[test]
