@@ -56,6 +56,10 @@ pub enum SignaturesCmd {
         /// A directory of catalog files; the embedded catalog when absent.
         #[arg(value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Check DIR as `read --signatures-extra DIR` loads it: together with the embedded
+        /// catalog, so an id that collides with an embedded one is an error too.
+        #[arg(long, requires = "dir")]
+        extra: bool,
     },
     /// Print the catalog as a table: id, versions, roles, transport/ports, protocol, encryption.
     List {
@@ -165,7 +169,7 @@ pub fn main() -> ExitCode {
     };
     match cli.cmd {
         Cmd::Read(args) => read(&args),
-        Cmd::Signatures(SignaturesCmd::Check { dir }) => signatures_check(dir.as_deref()),
+        Cmd::Signatures(SignaturesCmd::Check { dir, extra }) => signatures_check(dir.as_deref(), extra),
         Cmd::Signatures(SignaturesCmd::List { dir }) => signatures_list(dir.as_deref()),
     }
 }
@@ -178,8 +182,13 @@ fn catalog_files(dir: Option<&Path>) -> Result<Vec<(String, String)>, LoadError>
     }
 }
 
-fn signatures_check(dir: Option<&Path>) -> ExitCode {
+fn signatures_check(dir: Option<&Path>, extra: bool) -> ExitCode {
     let files = match catalog_files(dir) {
+        Ok(mut f) if extra => {
+            let mut all = catalog_files(None).unwrap_or_default();
+            all.append(&mut f);
+            all
+        }
         Ok(f) => f,
         Err(e) => {
             eprintln!("exwatch: {e}");

@@ -389,6 +389,30 @@ fn signatures_check_names_file_and_line() {
     assert!(list.contains("mailbox -> internet"), "{list}");
     assert!(list.contains("tcp/2500-2600"), "{list}");
 
+    // --extra checks it with the embedded catalog: an embedded id is a duplicate
+    std::fs::write(
+        dir.join("site.toml"),
+        std::fs::read_to_string(dir.join("site.toml"))
+            .unwrap()
+            .replace("site.relay", "ex2016.edge-dns"),
+    )
+    .unwrap();
+    let out = exwatch().args(["signatures", "check"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "alone it is fine");
+    let out = exwatch()
+        .args(["signatures", "check", "--extra"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{file}:3: duplicate id \"ex2016.edge-dns\" (first defined at signatures/exchange-2016.toml:"
+        )),
+        "{stdout}"
+    );
+
     let _ = std::fs::remove_dir_all(&dir);
 }
 
