@@ -233,8 +233,12 @@ fn signatures_list(dir: Option<&Path>) -> ExitCode {
 fn read(args: &ReadArgs) -> ExitCode {
     let catalog = match args.catalog() {
         Ok(c) => c,
+        Err(e @ LoadError::Io(_)) => {
+            eprintln!("exwatch: signatures: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
-            eprintln!("exwatch: signatures: {e} (see `exwatch signatures check DIR`)");
+            eprintln!("exwatch: signatures: {e} (`exwatch signatures check DIR` lists every error)");
             return ExitCode::from(2);
         }
     };
