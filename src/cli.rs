@@ -1,17 +1,23 @@
-//! The command line: `exwatch read FILE... [-o OUT] [--threads N]` and the limits as flags.
+//! The command line: `exwatch read FILE... [-o OUT] [--threads N] [--signatures DIR]
+//! [--signatures-extra DIR]` and the limits as flags; `exwatch signatures check|list [DIR]`.
 //!
 //! Exit status: 0 when every input was read to its end, 1 when an input was damaged (every
 //! frame before the damage was processed and every flow written; stderr says where), 2 when
-//! nothing could be read (no such file, not a capture, bad arguments).
+//! nothing could be read (no such file, not a capture, bad arguments, a catalog given with
+//! `--signatures`/`--signatures-extra` that does not load). `signatures check`: 0 when the
+//! catalog is valid, 1 when it has errors (each printed as `file:line: message`), 2 when DIR
+//! cannot be read.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
 use crate::capture::Input;
+use crate::classify::catalog::{Catalog, EMBEDDED, LoadError};
 use crate::decode::defrag::{DEFAULT_FRAG_TIMEOUT_NS, DEFAULT_MAX_BYTES, DEFAULT_MAX_DATAGRAMS, DefragLimits};
 use crate::flow::reassembly::{
     DEFAULT_MAX_OOO_BYTES_GLOBAL, DEFAULT_MAX_OOO_BYTES_PER_DIR, DEFAULT_MAX_OOO_SEGMENTS_PER_DIR, ReassemblyLimits,
@@ -41,6 +47,9 @@ pub enum Cmd {
     /// are then written with end_reason "shutdown", then a stats record.
     #[cfg(feature = "live")]
     Live(LiveArgs),
+    /// Show or validate the data-path catalog (`signatures/*.toml`).
+    #[command(subcommand)]
+    Signatures(SignaturesCmd),
 }
 
 #[cfg(feature = "live")]
@@ -64,6 +73,27 @@ pub struct LiveArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SignaturesCmd {
+    /// Validate DIR's *.toml files (or the embedded catalog): every error as `file:line:
+    /// message`; exit 1 when there is one, 0 and a count line otherwise.
+    Check {
+        /// A directory of catalog files; the embedded catalog when absent.
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Check DIR as `read --signatures-extra DIR` loads it: together with the embedded
+        /// catalog, so an id that collides with an embedded one is an error too.
+        #[arg(long, requires = "dir")]
+        extra: bool,
+    },
+    /// Print the catalog as a table: id, versions, roles, transport/ports, protocol, encryption.
+    List {
+        /// A directory of catalog files; the embedded catalog when absent.
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -115,9 +145,25 @@ pub struct LimitArgs {
     /// Seconds an incomplete fragmented datagram is kept.
     #[arg(long, default_value_t = DEFAULT_FRAG_TIMEOUT_NS / 1_000_000_000, value_name = "S")]
     pub frag_timeout: u64,
+    /// Load the data-path catalog from DIR's *.toml files instead of the embedded one.
+    #[arg(long, value_name = "DIR")]
+    pub signatures: Option<PathBuf>,
+    /// Add DIR's *.toml files (site-specific data paths) to the catalog; may be repeated.
+    #[arg(long = "signatures-extra", value_name = "DIR")]
+    pub signatures_extra: Vec<PathBuf>,
 }
 
 impl LimitArgs {
+    /// The catalog `--signatures`/`--signatures-extra` ask for (the embedded one by default).
+    pub fn catalog(&self) -> Result<Arc<Catalog>, LoadError> {
+        if self.signatures.is_none() && self.signatures_extra.is_empty() {
+            return Ok(Catalog::embedded());
+        }
+        let extra: Vec<&Path> = self.signatures_extra.iter().map(|p| p.as_path()).collect();
+        Catalog::load(self.signatures.as_deref(), &extra).map(Arc::new)
+    }
+
+    /// The run's configuration, with the embedded catalog (see [`LimitArgs::catalog`]).
     pub fn config(&self) -> Config {
         const NS: u64 = 1_000_000_000;
         Config {
@@ -138,6 +184,7 @@ impl LimitArgs {
                 max_bytes: self.max_frag_bytes,
                 timeout_ns: self.frag_timeout.saturating_mul(NS),
             },
+            catalog: Catalog::embedded(),
         }
     }
 }
@@ -158,6 +205,64 @@ pub fn main() -> ExitCode {
         Cmd::Read(args) => read(&args),
         #[cfg(feature = "live")]
         Cmd::Live(args) => live(&args),
+        Cmd::Signatures(SignaturesCmd::Check { dir, extra }) => signatures_check(dir.as_deref(), extra),
+        Cmd::Signatures(SignaturesCmd::List { dir }) => signatures_list(dir.as_deref()),
+    }
+}
+
+/// The files of `dir`, or the embedded ones.
+fn catalog_files(dir: Option<&Path>) -> Result<Vec<(String, String)>, LoadError> {
+    match dir {
+        Some(d) => Catalog::read_dir(d),
+        None => Ok(EMBEDDED.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()),
+    }
+}
+
+fn signatures_check(dir: Option<&Path>, extra: bool) -> ExitCode {
+    let files = match catalog_files(dir) {
+        Ok(mut f) if extra => {
+            let mut all = catalog_files(None).unwrap_or_default();
+            all.append(&mut f);
+            all
+        }
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("exwatch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match Catalog::from_sources(&files) {
+        Ok(c) => {
+            let _ = writeln!(out, "{} data paths in {} files: ok", c.len(), files.len());
+            ExitCode::SUCCESS
+        }
+        Err(mut errors) => {
+            errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+            for e in &errors {
+                let _ = writeln!(out, "{e}");
+            }
+            let _ = writeln!(out, "{} errors in {} files", errors.len(), files.len());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn signatures_list(dir: Option<&Path>) -> ExitCode {
+    let catalog = match catalog_files(dir).and_then(|f| Catalog::from_sources(&f).map_err(LoadError::Invalid)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("exwatch: signatures: {e} (see `exwatch signatures check`)");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(catalog.table().as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("exwatch: {e}");
+            ExitCode::from(2)
+        }
+        _ => ExitCode::SUCCESS,
     }
 }
 
@@ -195,13 +300,17 @@ fn live(args: &LiveArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
+    let catalog = match load_catalog(&args.limits) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     install_stop_signals();
     let name = cap.name().to_string();
-    let outcome = pipeline::run(
-        vec![Opened::Live(name, Some(Box::new(cap)))],
-        &args.limits.config(),
-        &mut out,
-    );
+    let cfg = Config {
+        catalog,
+        ..args.limits.config()
+    };
+    let outcome = pipeline::run(vec![Opened::Live(name, Some(Box::new(cap)))], &cfg, &mut out);
     if let Some(e) = outcome.write_error {
         eprintln!("exwatch: writing output: {e}");
         return ExitCode::from(2);
@@ -213,7 +322,26 @@ fn live(args: &LiveArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The catalog `--signatures`/`--signatures-extra` ask for; an error is one line and exit 2.
+fn load_catalog(limits: &LimitArgs) -> Result<Arc<Catalog>, ExitCode> {
+    match limits.catalog() {
+        Ok(c) => Ok(c),
+        Err(e @ LoadError::Io(_)) => {
+            eprintln!("exwatch: signatures: {e}");
+            Err(ExitCode::from(2))
+        }
+        Err(e) => {
+            eprintln!("exwatch: signatures: {e} (`exwatch signatures check DIR` lists every error)");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn read(args: &ReadArgs) -> ExitCode {
+    let catalog = match load_catalog(&args.limits) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let mut opened = Vec::with_capacity(args.files.len());
     if args.files.iter().filter(|f| *f == "-").count() > 1 {
         eprintln!("exwatch: stdin (-) can be read only once");
@@ -232,7 +360,11 @@ fn read(args: &ReadArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let outcome = pipeline::run(opened, &args.limits.config(), &mut out);
+    let cfg = Config {
+        catalog,
+        ..args.limits.config()
+    };
+    let outcome = pipeline::run(opened, &cfg, &mut out);
     if let Some(e) = outcome.write_error {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;

@@ -7,19 +7,24 @@
 //! then the tick's finished flows in the order they began.
 //!
 //! Today: expectations ([`expect`]): a flow to an endpoint that an endpoint-mapper answer or an
-//! SDP body announced gets `expected`. To come: the data-path catalog, roles, findings.
+//! SDP body announced gets `expected`; the data-path catalog ([`catalog`]) gives each flow the
+//! documented paths its server port can belong to. To come: roles, exact labels, findings.
 //!
 //! | field | meaning |
 //! |---|---|
 //! | `app_proto`, `app_proto_orig`, `encrypted`, `encryption` | the parser's verdict (see [`crate::output`]); a flow no parser claimed that meets an expectation is `rtp` (SDP; `encryption` `srtp` or `none`) or `dcerpc` (endpoint mapper) |
 //! | `expected` | `null`, or how an earlier flow announced this flow's endpoint: `by` (`epm`, `sdp`), `announced_at` (time), `announcer` (that flow's Community ID), and for `epm` the `interface` (UUID), `interface_version`, `interface_name`; for `sdp` the `call_id`, `media`, `srtp` |
-//! | `data_path` | the documented Exchange data path, or `null` (to come) |
+//! | `data_path` | `null` when no catalog entry ([`catalog`]) has the flow's transport and server port; else `candidates` (the ids of those entries, in catalog order) and `match`: `port` (roles are not known yet, so never `exact`) |
 //! | `findings` | findings raised on this flow (to come) |
 
+pub mod catalog;
 pub mod expect;
+
+use std::sync::Arc;
 
 use crate::flow::announce::{Announced, Announcement};
 use crate::output::json::Obj;
+pub use catalog::Catalog;
 pub use expect::{Expectations, Expected, FlowEnds};
 
 /// What the classify stage needs of a finished flow (the worker fills it; small and owned).
@@ -34,8 +39,9 @@ pub struct FlowFacts {
 }
 
 /// The classify stage's state across the whole run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Classifier {
+    pub catalog: Arc<Catalog>,
     pub expectations: Expectations,
     /// Announcements received.
     pub announced: u64,
@@ -43,9 +49,20 @@ pub struct Classifier {
     pub expected_flows: u64,
 }
 
+impl Default for Classifier {
+    fn default() -> Self {
+        Classifier::new(Catalog::embedded())
+    }
+}
+
 impl Classifier {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        Classifier {
+            catalog,
+            expectations: Expectations::default(),
+            announced: 0,
+            expected_flows: 0,
+        }
     }
 
     /// One announcement (the pipeline sorts a tick's announcements by time, then announcer).
@@ -97,9 +114,23 @@ impl Classifier {
                 o.null("expected");
             }
         }
-        o.null("data_path").raw("findings", "[]");
+        write_data_path(&mut o, &self.catalog, &f.ends);
+        o.raw("findings", "[]");
         o.close();
     }
+}
+
+/// `data_path`: the catalog entries whose transport and ports hold the flow's server port, or
+/// `null`. Roles are not known yet, so the match is never more than `port`.
+fn write_data_path(o: &mut Obj<'_>, catalog: &Catalog, f: &FlowEnds) {
+    let c = catalog.port_candidates(f.proto, f.server_port);
+    if c.len() == 0 {
+        o.null("data_path");
+        return;
+    }
+    o.obj("data_path", |x| {
+        x.str_array("candidates", c.map(|e| e.id.as_str())).str("match", "port");
+    });
 }
 
 fn write_expected(o: &mut Obj<'_>, e: &Expected) {
@@ -175,7 +206,7 @@ mod tests {
 
     #[test]
     fn unclaimed_flows_take_the_protocol_of_what_announced_them() {
-        let mut c = Classifier::new();
+        let mut c = Classifier::default();
         let media = Announced::Media {
             call_id: "abc@host".into(),
             media: "audio".into(),

@@ -2,19 +2,23 @@
 //!
 //! Owns the choice of parser (by probing the first payload bytes of either direction, never by
 //! port), the hand-over to TLS when a clear-text protocol upgrades (SMTP STARTTLS and
-//! X-ANONYMOUSTLS, LDAP StartTLS), and when to stop feeding (a parser said `Stop`, or nothing
+//! X-ANONYMOUSTLS, LDAP StartTLS, IMAP STARTTLS, POP3 STLS), and when to stop feeding (a parser said `Stop`, or nothing
 //! claimed the flow). The flow layer calls [`AppLayer::data`] and [`AppLayer::gap`] with the
 //! reassembler's in-order chunks, and [`AppLayer::datagram`] with UDP payloads.
 
 use super::announce::Pending;
+use crate::proto::http::{HttpState, probe_http};
+use crate::proto::imap::{ImapState, probe_imap};
 use crate::proto::ldap::{LdapState, probe_ldap};
+use crate::proto::pop3::{Pop3State, probe_pop3};
 use crate::proto::smtp::{SmtpState, probe_smtp};
 use crate::proto::tls::{TlsState, probe_tls};
 use crate::proto::{Direction, Probe, StreamParser, Verdict};
 
 /// Payload bytes kept per flow while no probe has decided (a first segment shorter than a
-/// record or banner line is rare; beyond this the flow is left unclassified).
-pub const MAX_PROBE_BYTES: usize = 256;
+/// record, banner or request line is rare; the HTTP probe reads up to 2 KiB of a request line;
+/// beyond this the flow is left unclassified).
+pub const MAX_PROBE_BYTES: usize = 2048;
 
 /// The parser that owns a flow's bytes.
 #[derive(Debug)]
@@ -24,6 +28,9 @@ pub enum App {
     Tls(Box<TlsState>),
     Smtp(Box<SmtpState>),
     Ldap(Box<LdapState>),
+    Http(Box<HttpState>),
+    Imap(Box<ImapState>),
+    Pop3(Box<Pop3State>),
     /// Nothing claimed the flow.
     Unknown,
 }
@@ -75,7 +82,7 @@ impl AppLayer {
         match &self.app {
             App::Tls(_) if self.before_tls.is_some() => Some(("starttls", true)),
             App::Tls(_) => Some(("tls", true)),
-            App::Smtp(_) => Some(("none", false)),
+            App::Smtp(_) | App::Http(_) | App::Imap(_) | App::Pop3(_) => Some(("none", false)),
             App::Ldap(l) => {
                 let e = l.summary().encryption();
                 // SASL signing protects integrity only: the content is still readable
@@ -156,6 +163,9 @@ impl AppLayer {
             App::Tls(p) => p.feed(dir, data, ts_ns),
             App::Smtp(p) => p.feed(dir, data, ts_ns),
             App::Ldap(p) => p.feed(dir, data, ts_ns),
+            App::Http(p) => p.feed(dir, data, ts_ns),
+            App::Imap(p) => p.feed(dir, data, ts_ns),
+            App::Pop3(p) => p.feed(dir, data, ts_ns),
             App::Probing | App::Unknown => Verdict::Stop,
         };
         match verdict {
@@ -177,6 +187,9 @@ impl AppLayer {
             App::Tls(p) => p.gap(dir, len),
             App::Smtp(p) => p.gap(dir, len),
             App::Ldap(p) => p.gap(dir, len),
+            App::Http(p) => p.gap(dir, len),
+            App::Imap(p) => p.gap(dir, len),
+            App::Pop3(p) => p.gap(dir, len),
             // a gap before anything was recognised: what follows starts mid-message
             App::Probing => self.probe = [Vec::new(), Vec::new()],
             App::Unknown => {}
@@ -208,6 +221,9 @@ fn name(app: &App) -> Option<&'static str> {
         App::Tls(_) => Some("tls"),
         App::Smtp(_) => Some("smtp"),
         App::Ldap(_) => Some("ldap"),
+        App::Http(_) => Some("http"),
+        App::Imap(_) => Some("imap"),
+        App::Pop3(_) => Some("pop3"),
         App::Probing | App::Unknown => None,
     }
 }
@@ -220,6 +236,15 @@ fn choose(dir: Direction, data: &[u8]) -> Option<App> {
     if probe_smtp(dir, data) == Probe::Yes {
         return Some(App::Smtp(Box::default()));
     }
+    if probe_imap(dir, data) == Probe::Yes {
+        return Some(App::Imap(Box::default()));
+    }
+    if probe_pop3(dir, data) == Probe::Yes {
+        return Some(App::Pop3(Box::default()));
+    }
+    if probe_http(dir, data) == Probe::Yes {
+        return Some(App::Http(Box::default()));
+    }
     if probe_ldap(data) == Probe::Yes {
         return Some(App::Ldap(Box::default()));
     }
@@ -230,5 +255,8 @@ fn choose(dir: Direction, data: &[u8]) -> Option<App> {
 fn needs_more(dir: Direction, data: &[u8]) -> bool {
     probe_tls(data) == Probe::NeedMore
         || probe_smtp(dir, data) == Probe::NeedMore
+        || probe_imap(dir, data) == Probe::NeedMore
+        || probe_pop3(dir, data) == Probe::NeedMore
+        || probe_http(dir, data) == Probe::NeedMore
         || probe_ldap(data) == Probe::NeedMore
 }

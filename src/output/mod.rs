@@ -20,8 +20,8 @@
 //! | `ip_fragments` | `{frames, datagrams}` when the flow's packets came in IP fragments, else `null` |
 //! | `icmp_errors` | ICMP error frames that quote a packet of this flow (counted in `pkts_*`/`bytes_*`, in the quoted packet's direction) |
 //! | `tcp` | `state` (`syn_sent`, `syn_received`, `established`, `midstream`, `closing`, `closed`, `reset`) and the TCP flags seen each way (`flags_toserver`, `flags_toclient`, letters `SAFRPUEC`); `null` for UDP |
-//! | `smtp`, `tls`, `ldap` | one object per protocol seen on the flow (an upgraded flow has both), fields in [`smtp`], [`tls`], [`ldap`] |
-//! | `app_proto`, `app_proto_orig` | (written by the classify stage, after the protocol objects) the parser that owns the flow (`smtp`, `tls`, `ldap`), chosen by probing the payload on any port; `null` while none claims it. After a STARTTLS-style upgrade `app_proto` is `tls` and `app_proto_orig` the clear-text protocol (`smtp`, `ldap`), else `null` |
+//! | `smtp`, `tls`, `ldap`, `http`, `imap`, `pop3` | one object per protocol seen on the flow (an upgraded flow has both), fields in [`smtp`], [`tls`], [`ldap`], [`http`], [`imap`], [`pop3`] |
+//! | `app_proto`, `app_proto_orig` | (written by the classify stage, after the protocol objects) the parser that owns the flow (`smtp`, `tls`, `ldap`, `http`, `imap`, `pop3`), chosen by probing the payload on any port; `null` while none claims it. After a STARTTLS-style upgrade `app_proto` is `tls` and `app_proto_orig` the clear-text protocol (`smtp`, `ldap`, `imap`, `pop3`), else `null` |
 //! | `encrypted`, `encryption` | `tls`; `starttls` (upgraded in band); `ldap-sasl-seal` / `ldap-sasl-sign` (SASL security layer after the bind; signing alone leaves `encrypted` false); `none` (clear text); both `null` while no parser claims the flow |
 //! | `expected`, `data_path`, `findings` | from the classify stage: see [`crate::classify`] |
 //!
@@ -140,6 +140,9 @@ fn write_app(o: &mut Obj<'_>, a: &AppLayer) {
             App::Smtp(s) => o.obj("smtp", |o| smtp::write_smtp(o, s.summary())),
             App::Tls(s) => o.obj("tls", |o| tls::write_tls(o, s.summary())),
             App::Ldap(s) => o.obj("ldap", |o| ldap::write_ldap(o, s.summary())),
+            App::Http(s) => o.obj("http", |o| http::write_http(o, s.summary())),
+            App::Imap(s) => o.obj("imap", |o| imap::write_imap(o, s.summary())),
+            App::Pop3(s) => o.obj("pop3", |o| pop3::write_pop3(o, s.summary())),
             App::Probing | App::Unknown => o,
         };
     }

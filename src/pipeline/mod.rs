@@ -21,7 +21,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::capture::{Damage, Frame, Input, LinkType, MappedFile, OpenError, StreamReader};
-use crate::classify::{Classifier, FlowFacts};
+use crate::classify::{Catalog, Classifier, FlowFacts};
 use crate::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
 use crate::decode::{self, L4};
 use crate::flow::announce::Announcement;
@@ -45,6 +45,8 @@ pub struct Config {
     pub threads: usize,
     pub flow: FlowConfig,
     pub defrag: DefragLimits,
+    /// The data-path catalog the classify stage labels flows with.
+    pub catalog: Arc<Catalog>,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             threads: 1,
             flow: FlowConfig::default(),
             defrag: DefragLimits::default(),
+            catalog: Catalog::embedded(),
         }
     }
 }
@@ -308,11 +311,11 @@ struct Writer<'o> {
 }
 
 impl<'o> Writer<'o> {
-    fn new(out: &'o mut dyn Write, flush_ticks: bool) -> Self {
+    fn new(out: &'o mut dyn Write, flush_ticks: bool, catalog: Arc<Catalog>) -> Self {
         Writer {
             out,
             flush_ticks,
-            classify: Classifier::new(),
+            classify: Classifier::new(catalog),
             tail: Vec::new(),
             err: None,
         }
@@ -584,7 +587,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         last_ts: 0,
     };
     let mut idx = 0u64;
-    let mut writer = Writer::new(out, is_live(&live));
+    let mut writer = Writer::new(out, is_live(&live), cfg.catalog.clone());
     let mut released = 0usize;
     let end = read_all(&inputs, streams, live, |ev| {
         let (seg, mut fr, off) = match ev {
@@ -723,10 +726,11 @@ fn writer_loop(
     rx: Receiver<ToWriter>,
     out: &mut dyn Write,
     flush_ticks: bool,
+    catalog: Arc<Catalog>,
 ) -> (Stats, Option<std::io::Error>) {
     let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
-    let mut writer = Writer::new(out, flush_ticks);
+    let mut writer = Writer::new(out, flush_ticks, catalog);
     for msg in rx {
         match msg {
             ToWriter::Tick(id, recs) => {
@@ -787,7 +791,8 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         drop(wtx);
         drop(rtx);
         let flush_ticks = is_live(&live);
-        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks));
+        let catalog = cfg.catalog.clone();
+        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, catalog));
 
         let mut clock = Clock {
             next_tick: None,

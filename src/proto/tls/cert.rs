@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::extensions::ParsedExtension;
-use x509_parser::objects::{oid_registry, oid2abbrev};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
@@ -124,10 +123,24 @@ pub fn parse_cert(der: &[u8]) -> Cert {
     info
 }
 
+/// Attribute types written by name in a DN: RFC 4514 §3's short names (without STREET, which
+/// tshark and OpenSSL print otherwise) and `emailAddress` (PKCS #9), as tshark writes them, so
+/// DNs compare equal across tools. Every other type is its dotted OID (RFC 4514 §2.3).
+const DN_NAMES: &[(&str, &str)] = &[
+    ("2.5.4.3", "CN"),
+    ("2.5.4.6", "C"),
+    ("2.5.4.7", "L"),
+    ("2.5.4.8", "ST"),
+    ("2.5.4.10", "O"),
+    ("2.5.4.11", "OU"),
+    ("0.9.2342.19200300.100.1.25", "DC"),
+    ("0.9.2342.19200300.100.1.1", "UID"),
+    ("1.2.840.113549.1.9.1", "emailAddress"),
+];
+
 /// A DN as `C=US,O=Example, Inc.,CN=host` (RDNs in certificate order, as tshark shows them;
-/// multi-valued RDNs joined by `+`; unknown attribute types as dotted OIDs).
+/// multi-valued RDNs joined by `+`; attribute types named as in [`DN_NAMES`], else dotted).
 pub fn dn(name: &X509Name<'_>) -> String {
-    let reg = oid_registry();
     let mut out = String::new();
     for (i, rdn) in name.iter().enumerate() {
         if i > 0 {
@@ -137,9 +150,10 @@ pub fn dn(name: &X509Name<'_>) -> String {
             if j > 0 {
                 out.push('+');
             }
-            match oid2abbrev(atv.attr_type(), reg) {
-                Ok(a) => out.push_str(a),
-                Err(_) => out.push_str(&atv.attr_type().to_id_string()),
+            let oid = atv.attr_type().to_id_string();
+            match DN_NAMES.iter().find(|(o, _)| *o == oid) {
+                Some((_, n)) => out.push_str(n),
+                None => out.push_str(&oid),
             }
             out.push('=');
             out.push_str(&attr_text(atv));
