@@ -31,6 +31,7 @@
 //! the input stopped early.
 
 pub mod community_id;
+pub mod dcerpc;
 pub mod json;
 pub mod ldap;
 pub mod smtp;
