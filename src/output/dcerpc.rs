@@ -42,7 +42,9 @@ pub fn write_dcerpc(o: &mut Obj<'_>, s: &DcerpcSummary) {
     o.obj_array("binds", &s.binds, |b, x| {
         b.str("kind", x.kind).u64("call_id", x.call_id as u64);
         match x.auth {
-            Some((t, l)) => b.str("auth_type", auth_type_name(t)).str("auth_level", auth_level_name(l)),
+            Some((t, l)) => b
+                .str("auth_type", auth_type_name(t))
+                .str("auth_level", auth_level_name(l)),
             None => b.null("auth_type").null("auth_level"),
         };
         b.opt_str("answer", x.answer).opt_str("sec_addr", x.sec_addr.as_deref());
@@ -79,7 +81,8 @@ pub fn write_dcerpc(o: &mut Obj<'_>, s: &DcerpcSummary) {
             .u64("responses", k.responses)
             .u64("faults", k.faults);
     });
-    o.u64_array("faults", s.faults.iter().map(|&f| f as u64)).u64("fault_count", s.fault_count);
+    o.u64_array("faults", s.faults.iter().map(|&f| f as u64))
+        .u64("fault_count", s.fault_count);
     o.obj_array("auth", &s.auth, |a, k| {
         a.str("auth_type", auth_type_name(k.auth_type))
             .str("auth_level", auth_level_name(k.auth_level))
@@ -185,7 +188,9 @@ mod tests {
     /// `dcerpc` object. Skipped otherwise.
     #[test]
     fn replay_segment_dir() {
-        let Some(dir) = std::env::var_os("EXWATCH_DCERPC_SEGS") else { return };
+        let Some(dir) = std::env::var_os("EXWATCH_DCERPC_SEGS") else {
+            return;
+        };
         let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
         files.sort();
         for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "seg")) {

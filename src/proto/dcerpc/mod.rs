@@ -85,8 +85,8 @@ struct Dir {
 #[derive(Debug, Default)]
 pub struct DcerpcState {
     dirs: [Dir; 2],
-    /// context id -> interface, from binds.
-    contexts: Vec<(u16, SyntaxId)>,
+    /// context id -> interface, from binds; the bool: NDR64 was accepted for it.
+    contexts: Vec<(u16, SyntaxId, bool)>,
     /// call id -> (context, opnum) of requests awaiting a response.
     pending: Vec<(u32, u16, u16)>,
     /// Index into `summary.binds` of the bind / alter_context awaiting its answer, and its call id.
@@ -104,7 +104,11 @@ impl DcerpcState {
     }
 
     fn interface_of(&self, ctx: u16) -> Option<SyntaxId> {
-        self.contexts.iter().find(|(c, _)| *c == ctx).map(|&(_, s)| s)
+        self.contexts.iter().find(|(c, ..)| *c == ctx).map(|&(_, s, _)| s)
+    }
+
+    fn is_ndr64(&self, ctx: u16) -> bool {
+        self.contexts.iter().any(|&(c, _, n)| c == ctx && n)
     }
 
     fn is_epm(&self, ctx: u16) -> bool {
@@ -360,15 +364,15 @@ impl DcerpcState {
         let mut seen = 0;
         for e in b {
             seen += 1;
-            if !self.contexts.iter().any(|(c, _)| *c == e.p_cont_id) {
+            if let Some(c) = self.contexts.iter_mut().find(|(c, ..)| *c == e.p_cont_id) {
+                *c = (e.p_cont_id, e.abstract_syntax, false);
+            } else {
                 push_capped(
                     &mut self.contexts,
                     MAX_CONTEXTS,
-                    (e.p_cont_id, e.abstract_syntax),
+                    (e.p_cont_id, e.abstract_syntax, false),
                     &mut self.summary.dropped,
                 );
-            } else if let Some(c) = self.contexts.iter_mut().find(|(c, _)| *c == e.p_cont_id) {
-                c.1 = e.abstract_syntax;
             }
             let mut ts = Vec::new();
             for t in e.transfer_syntaxes() {
@@ -412,6 +416,12 @@ impl DcerpcState {
                 seen += 1;
                 if let Some(c) = b.contexts.get_mut(i) {
                     c.ack = Some((r.result, r.reason, r.transfer_syntax));
+                    if r.result == 0
+                        && r.transfer_syntax.uuid == interfaces::NDR64
+                        && let Some(k) = self.contexts.iter_mut().find(|(id, ..)| *id == c.ctx_id)
+                    {
+                        k.2 = true;
+                    }
                 }
             }
             self.open_bind = None;
@@ -527,18 +537,19 @@ impl DcerpcState {
         let readable = p.auth.is_none_or(|a| a.auth_level != AUTH_LEVEL_PRIVACY);
         let keep = readable && self.is_epm(q.p_cont_id) && q.opnum == 3;
         let le = h.little_endian();
+        let ndr64 = self.is_ndr64(q.p_cont_id);
         if h.first_frag() && h.last_frag() {
             if keep {
-                self.epm_request(q.stub, le);
+                self.epm_request(q.stub, le, ndr64);
             }
         } else if let Some(stub) = self.fragment(dir, h, q.p_cont_id, q.opnum, q.stub, keep) {
-            self.epm_request(&stub, le);
+            self.epm_request(&stub, le, ndr64);
         }
         true
     }
 
-    fn epm_request(&mut self, stub: &[u8], le: bool) {
-        match parser::parse_ept_map_request(stub, le) {
+    fn epm_request(&mut self, stub: &[u8], le: bool, ndr64: bool) {
+        match parser::parse_ept_map_request(stub, le, ndr64) {
             Ok(t) => {
                 if let Some(i) = t.interface {
                     let s = &mut self.summary;
@@ -585,22 +596,23 @@ impl DcerpcState {
         };
         let keep = readable && self.is_epm(ctx) && op.is_some();
         let le = h.little_endian();
+        let ndr64 = self.is_ndr64(ctx);
         if h.first_frag() && h.last_frag() {
             if let (true, Some(op)) = (keep, op) {
-                self.epm_answer(op, r.stub, le);
+                self.epm_answer(op, r.stub, le, ndr64);
             }
         } else if let Some(stub) = self.fragment(dir, h, ctx, opnum.unwrap_or(0), r.stub, keep)
             && let Some(op) = op
         {
-            self.epm_answer(op, &stub, le);
+            self.epm_answer(op, &stub, le, ndr64);
         }
         true
     }
 
-    fn epm_answer(&mut self, op: EpmOp, stub: &[u8], le: bool) {
+    fn epm_answer(&mut self, op: EpmOp, stub: &[u8], le: bool, ndr64: bool) {
         let res = match op {
-            EpmOp::Map => parser::parse_ept_map_response(stub, le),
-            EpmOp::Lookup => parser::parse_ept_lookup_response(stub, le),
+            EpmOp::Map => parser::parse_ept_map_response(stub, le, ndr64),
+            EpmOp::Lookup => parser::parse_ept_lookup_response(stub, le, ndr64),
         };
         let Ok(ans) = res else {
             self.summary.epm_errors += 1;

@@ -710,9 +710,22 @@ pub fn parse_tower(t: &[u8]) -> Result<Tower<'_>, Error> {
     Ok(tw)
 }
 
-/// NDR32 `twr_t` behind a non-null pointer: max_count u32, tower_length u32, octets, align 4.
-fn ndr_tower<'a>(r: &mut Reader<'a>) -> Option<&'a [u8]> {
-    let _max = r.u32()?;
+/// A pointer referent or a conformance/variance count: u32 in NDR (C706 §14.3), u64 aligned
+/// to 8 in NDR64 (MS-RPCE §2.2.5.3.4).
+fn ndr_word(r: &mut Reader<'_>, ndr64: bool) -> Option<u64> {
+    if ndr64 {
+        r.align(8)?;
+        let lo = r.u32()? as u64;
+        let hi = r.u32()? as u64;
+        Some(if r.le { lo | hi << 32 } else { hi | lo << 32 })
+    } else {
+        r.u32().map(u64::from)
+    }
+}
+
+/// `twr_t` behind a non-null pointer: max_count, tower_length u32, octets, align 4.
+fn ndr_tower<'a>(r: &mut Reader<'a>, ndr64: bool) -> Option<&'a [u8]> {
+    let _max = ndr_word(r, ndr64)?;
     let len = r.u32()?;
     let t = r.bytes(len as usize)?;
     r.align(4)?;
@@ -724,16 +737,16 @@ fn ndr_tower<'a>(r: &mut Reader<'a>) -> Option<&'a [u8]> {
 // [in] unsigned32 max_towers, ...). NDR32: object referent u32 (+ uuid), tower referent u32
 // (+ twr_t), context handle (20), max_towers u32.
 /// The tower an ept_map request asks about.
-pub fn parse_ept_map_request(stub: &[u8], le: bool) -> Result<Tower<'_>, Error> {
+pub fn parse_ept_map_request(stub: &[u8], le: bool, ndr64: bool) -> Result<Tower<'_>, Error> {
     let mut r = Reader::new(stub, le);
     let f = || Error::Invalid;
-    if r.u32().ok_or_else(f)? != 0 {
+    if ndr_word(&mut r, ndr64).ok_or_else(f)? != 0 {
         r.bytes(16).ok_or_else(f)?;
     }
-    if r.u32().ok_or_else(f)? == 0 {
+    if ndr_word(&mut r, ndr64).ok_or_else(f)? == 0 {
         return Err(Error::Invalid);
     }
-    parse_tower(ndr_tower(&mut r).ok_or_else(f)?)
+    parse_tower(ndr_tower(&mut r, ndr64).ok_or_else(f)?)
 }
 
 /// One tower or lookup entry of an endpoint-mapper answer.
@@ -755,27 +768,27 @@ pub struct EpmAnswer<'a> {
 // { max_count u32, offset u32, actual_count u32, referents u32[actual] }, then the deferred
 // twr_t of each non-null referent, then status u32.
 /// The towers an ept_map response returns (at most [`MAX_EPM_TOWERS`]).
-pub fn parse_ept_map_response(stub: &[u8], le: bool) -> Result<EpmAnswer<'_>, Error> {
+pub fn parse_ept_map_response(stub: &[u8], le: bool, ndr64: bool) -> Result<EpmAnswer<'_>, Error> {
     let mut r = Reader::new(stub, le);
     let f = || Error::Invalid;
     r.bytes(CONTEXT_HANDLE_LEN).ok_or_else(f)?;
     let _num = r.u32().ok_or_else(f)?;
-    let _max = r.u32().ok_or_else(f)?;
-    let _off = r.u32().ok_or_else(f)?;
-    let actual = r.u32().ok_or_else(f)? as usize;
+    let _max = ndr_word(&mut r, ndr64).ok_or_else(f)?;
+    let _off = ndr_word(&mut r, ndr64).ok_or_else(f)?;
+    let actual = ndr_word(&mut r, ndr64).ok_or_else(f)?.min(u32::MAX as u64) as usize;
     if actual > MAX_EPM_TOWERS {
         return Err(Error::Invalid);
     }
-    let mut refs = [0u32; MAX_EPM_TOWERS];
+    let mut refs = [0u64; MAX_EPM_TOWERS];
     for slot in refs.iter_mut().take(actual) {
-        *slot = r.u32().ok_or_else(f)?;
+        *slot = ndr_word(&mut r, ndr64).ok_or_else(f)?;
     }
     let mut entries = Vec::with_capacity(actual);
     for &p in &refs[..actual] {
         if p == 0 {
             continue;
         }
-        let t = ndr_tower(&mut r).ok_or_else(f)?;
+        let t = ndr_tower(&mut r, ndr64).ok_or_else(f)?;
         entries.push(EpmEntry {
             tower: parse_tower(t)?,
             annotation: &[],
@@ -791,23 +804,26 @@ pub fn parse_ept_map_response(stub: &[u8], le: bool) -> Result<EpmAnswer<'_>, Er
 // ept_entry_t { object uuid_t, tower twr_p_t (referent u32), annotation: varying char[64]
 // { offset u32, actual_count u32, chars, align 4 } }, then the deferred towers, then status.
 /// The entries an ept_lookup response returns (at most [`MAX_EPM_TOWERS`]).
-pub fn parse_ept_lookup_response(stub: &[u8], le: bool) -> Result<EpmAnswer<'_>, Error> {
+pub fn parse_ept_lookup_response(stub: &[u8], le: bool, ndr64: bool) -> Result<EpmAnswer<'_>, Error> {
     let mut r = Reader::new(stub, le);
     let f = || Error::Invalid;
     r.bytes(CONTEXT_HANDLE_LEN).ok_or_else(f)?;
     let _num = r.u32().ok_or_else(f)?;
-    let _max = r.u32().ok_or_else(f)?;
-    let _off = r.u32().ok_or_else(f)?;
-    let actual = r.u32().ok_or_else(f)? as usize;
+    let _max = ndr_word(&mut r, ndr64).ok_or_else(f)?;
+    let _off = ndr_word(&mut r, ndr64).ok_or_else(f)?;
+    let actual = ndr_word(&mut r, ndr64).ok_or_else(f)?.min(u32::MAX as u64) as usize;
     if actual > MAX_EPM_TOWERS {
         return Err(Error::Invalid);
     }
-    let mut heads: [(u32, &[u8]); MAX_EPM_TOWERS] = [(0, &[]); MAX_EPM_TOWERS];
+    let mut heads: [(u64, &[u8]); MAX_EPM_TOWERS] = [(0, &[]); MAX_EPM_TOWERS];
     for h in heads.iter_mut().take(actual) {
+        if ndr64 {
+            r.align(8).ok_or_else(f)?;
+        }
         r.bytes(16).ok_or_else(f)?;
-        let p = r.u32().ok_or_else(f)?;
-        let _aoff = r.u32().ok_or_else(f)?;
-        let alen = r.u32().ok_or_else(f)?;
+        let p = ndr_word(&mut r, ndr64).ok_or_else(f)?;
+        let _aoff = ndr_word(&mut r, ndr64).ok_or_else(f)?;
+        let alen = ndr_word(&mut r, ndr64).ok_or_else(f)?.min(u32::MAX as u64);
         let a = r.bytes(alen as usize).ok_or_else(f)?;
         r.align(4).ok_or_else(f)?;
         *h = (p, trim_nul(a));
@@ -817,7 +833,7 @@ pub fn parse_ept_lookup_response(stub: &[u8], le: bool) -> Result<EpmAnswer<'_>,
         if p == 0 {
             continue;
         }
-        let t = ndr_tower(&mut r).ok_or_else(f)?;
+        let t = ndr_tower(&mut r, ndr64).ok_or_else(f)?;
         entries.push(EpmEntry {
             tower: parse_tower(t)?,
             annotation,

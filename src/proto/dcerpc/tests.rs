@@ -105,14 +105,14 @@ fn ept_map_request_and_response() {
     let p = parse_pdu(MAP_REQ).unwrap();
     let q = parse_request(p.body, &p.hdr).unwrap();
     assert_eq!((q.p_cont_id, q.opnum), (0, 3));
-    let t = parse_ept_map_request(q.stub, true).unwrap();
+    let t = parse_ept_map_request(q.stub, true, false).unwrap();
     let i = t.interface.unwrap();
     assert_eq!(i.uuid.to_string(), "a4f1db00-ca47-1067-b31f-00dd010662da");
     assert_eq!(interfaces::transfer_name(&t.transfer.unwrap()), Some("NDR32"));
 
     let p = parse_pdu(MAP_RESP).unwrap();
     let r = parse_response(p.body, true).unwrap();
-    let ans = parse_ept_map_response(r.stub, true).unwrap();
+    let ans = parse_ept_map_response(r.stub, true, false).unwrap();
     assert_eq!(ans.status, Some(0));
     assert_eq!(ans.entries.len(), 1);
     let t = ans.entries[0].tower;
