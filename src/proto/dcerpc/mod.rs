@@ -39,7 +39,8 @@ pub const MAX_PENDING_CALLS: usize = 64;
 /// representation (integer and character nibbles 0/1, float format 0-3) and a frag_length that
 /// holds the header and the auth trailer.
 pub fn probe_dcerpc(data: &[u8]) -> Probe {
-    let checks: [(usize, fn(u8) -> bool); 5] = [
+    type ByteCheck = fn(u8) -> bool;
+    let checks: [(usize, ByteCheck); 5] = [
         (0, |v| v == 5),
         (1, |v| v <= 1),
         (2, parser::is_co_ptype),
@@ -64,8 +65,6 @@ pub fn probe_dcerpc(data: &[u8]) -> Probe {
 #[derive(Debug, Default)]
 struct Reasm {
     call_id: u32,
-    ctx_id: u16,
-    opnum: u16,
     /// Keep the stub (decoded later) or only count fragments.
     keep: bool,
     stub: Vec<u8>,
@@ -185,16 +184,22 @@ impl DcerpcState {
                 let take = need.saturating_sub(have).min(data.len() - pos);
                 self.dirs[di].buf.extend_from_slice(&data[pos..pos + take]);
                 pos += take;
-                if let Ok(n) = Self::frame(&self.dirs[di].buf)
-                    && self.dirs[di].buf.len() >= n
-                {
-                    let mut buf = std::mem::take(&mut self.dirs[di].buf);
-                    self.pdu(dir, &buf[..n]);
-                    buf.drain(..n);
-                    // keep the allocation for the next partial PDU
-                    if self.dirs[di].buf.is_empty() {
+                match Self::frame(&self.dirs[di].buf) {
+                    Ok(n) if self.dirs[di].buf.len() >= n => {
+                        let mut buf = std::mem::take(&mut self.dirs[di].buf);
+                        self.pdu(dir, &buf[..n]);
+                        buf.clear();
+                        // keep the allocation for the next partial PDU
                         self.dirs[di].buf = buf;
                     }
+                    Err(Error::Invalid) => {
+                        // decided now, as it would be with the bytes in one chunk
+                        self.summary.parse_errors += 1;
+                        let d = &mut self.dirs[di];
+                        d.buf.drain(..1);
+                        d.resync = true;
+                    }
+                    _ => {}
                 }
                 continue;
             }
@@ -472,21 +477,11 @@ impl DcerpcState {
 
     /// Adds one fragment to the direction's reassembly; returns the whole stub when the call
     /// is complete and its stub was kept.
-    fn fragment(
-        &mut self,
-        dir: Direction,
-        hdr: &Header,
-        ctx_id: u16,
-        opnum: u16,
-        stub: &[u8],
-        keep: bool,
-    ) -> Option<Vec<u8>> {
+    fn fragment(&mut self, dir: Direction, hdr: &Header, stub: &[u8], keep: bool) -> Option<Vec<u8>> {
         let d = &mut self.dirs[dir.index()];
         if hdr.first_frag() {
             d.reasm = Some(Reasm {
                 call_id: hdr.call_id,
-                ctx_id,
-                opnum,
                 keep,
                 ..Reasm::default()
             });
@@ -510,7 +505,6 @@ impl DcerpcState {
         if r.overflow {
             self.summary.reassembly_overflows += 1;
         }
-        let _ = (r.ctx_id, r.opnum);
         (r.keep && !r.overflow).then_some(r.stub)
     }
 
@@ -542,7 +536,7 @@ impl DcerpcState {
             if keep {
                 self.epm_request(q.stub, le, ndr64);
             }
-        } else if let Some(stub) = self.fragment(dir, h, q.p_cont_id, q.opnum, q.stub, keep) {
+        } else if let Some(stub) = self.fragment(dir, h, q.stub, keep) {
             self.epm_request(&stub, le, ndr64);
         }
         true
@@ -601,7 +595,7 @@ impl DcerpcState {
             if let (true, Some(op)) = (keep, op) {
                 self.epm_answer(op, r.stub, le, ndr64);
             }
-        } else if let Some(stub) = self.fragment(dir, h, ctx, opnum.unwrap_or(0), r.stub, keep)
+        } else if let Some(stub) = self.fragment(dir, h, r.stub, keep)
             && let Some(op) = op
         {
             self.epm_answer(op, &stub, le, ndr64);

@@ -119,7 +119,7 @@ pub struct DcerpcSummary {
     pub authenticated_pdus: u64,
     pub integrity_pdus: u64,
     pub privacy_pdus: u64,
-    /// Requests and responses without an auth verifier (stub in clear text).
+    /// Request and response PDUs without an auth verifier (stub in clear text).
     pub unauthenticated_calls: u64,
     pub lowest_auth_level: Option<u8>,
     pub highest_auth_level: Option<u8>,

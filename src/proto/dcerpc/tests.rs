@@ -302,3 +302,16 @@ fn mutations_do_not_panic() {
         assert!(s.binds.len() <= MAX_BINDS && s.epm_endpoints.len() <= MAX_EPM_ENDPOINTS);
     }
 }
+
+/// Found by `dcerpc_stream`: a header that turns out invalid only once its second byte
+/// arrives in a later chunk is counted at once, as it is when both bytes come together.
+#[test]
+fn invalid_header_split_across_chunks() {
+    let mut whole = DcerpcState::new();
+    whole.feed(ToServer, &[5, 3], 0);
+    let mut split = DcerpcState::new();
+    split.feed(ToServer, &[5], 0);
+    split.feed(ToServer, &[3], 0);
+    assert_eq!(whole.summary().parse_errors, 1);
+    assert_eq!(split.summary(), whole.summary());
+}
