@@ -201,3 +201,35 @@ fn malformed_inputs_are_data() {
     assert_eq!(st["ip_fragments"]["frames"], 1);
     assert_eq!(common::flows(&recs).len(), 0);
 }
+
+/// `compare_dcerpc` against the DCE/RPC fixture's truth, with flow-like records built by
+/// replaying its three connections (segment files) through the parser and `write_dcerpc`, until
+/// the flow layer feeds DCE/RPC itself.
+#[test]
+fn dcerpc_fixture_matches_tshark_per_segment_files() {
+    use exwatch::output::dcerpc::write_dcerpc;
+    use exwatch::output::json::Obj;
+    use exwatch::proto::StreamParser;
+    use exwatch::proto::dcerpc::DcerpcState;
+    use exwatch::proto::segments::segments;
+
+    let f = fixtures();
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(f.join("pcap/dcerpc-impacket.pcap.truth.json")).unwrap()).unwrap();
+    let mut recs = Vec::new();
+    for seg in ["epm-ept-map.seg", "ntlm-integrity-fragmented.seg", "ntlm-privacy.seg"] {
+        let data = std::fs::read(f.join("pdu/dcerpc").join(seg)).unwrap();
+        let mut st = DcerpcState::new();
+        for (dir, d) in segments(&data) {
+            st.feed(dir, d, 0);
+        }
+        let mut buf = Vec::new();
+        let mut o = Obj::new(&mut buf);
+        o.str("event_type", "flow");
+        o.obj("dcerpc", |d| write_dcerpc(d, st.summary()));
+        o.close();
+        recs.push(serde_json::from_slice::<Value>(&buf).unwrap());
+    }
+    let diffs = common::facts::compare_dcerpc(&truth, &recs);
+    assert!(diffs.is_empty(), "{diffs:#?}");
+}
