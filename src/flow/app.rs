@@ -6,7 +6,11 @@
 //! claimed the flow). The flow layer calls [`AppLayer::data`] and [`AppLayer::gap`] with the
 //! reassembler's in-order chunks, and [`AppLayer::datagram`] with UDP payloads.
 
+use super::announce::Announced;
 use super::announce::Pending;
+use super::{IPPROTO_TCP, IPPROTO_UDP};
+use crate::decode::Addr;
+use crate::proto::dcerpc::{DcerpcState, probe_dcerpc};
 use crate::proto::http::{HttpState, probe_http};
 use crate::proto::imap::{ImapState, probe_imap};
 use crate::proto::ldap::{LdapState, probe_ldap};
@@ -31,6 +35,7 @@ pub enum App {
     Http(Box<HttpState>),
     Imap(Box<ImapState>),
     Pop3(Box<Pop3State>),
+    Dcerpc(Box<DcerpcState>),
     /// Nothing claimed the flow.
     Unknown,
 }
@@ -50,6 +55,8 @@ pub struct AppLayer {
     /// Endpoints the parser announced (endpoint-mapper answers, SDP media) that the flow layer
     /// has not stamped yet; bounded by what one packet can announce.
     pub announced: Vec<Pending>,
+    /// How many of the parser's announcing entries (EPM endpoints, SDP media) were taken.
+    announced_upto: usize,
 }
 
 impl Default for AppLayer {
@@ -61,6 +68,7 @@ impl Default for AppLayer {
             refused: [false; 2],
             done: false,
             announced: Vec::new(),
+            announced_upto: 0,
         }
     }
 }
@@ -83,6 +91,10 @@ impl AppLayer {
             App::Tls(_) if self.before_tls.is_some() => Some(("starttls", true)),
             App::Tls(_) => Some(("tls", true)),
             App::Smtp(_) | App::Http(_) | App::Imap(_) | App::Pop3(_) => Some(("none", false)),
+            App::Dcerpc(d) => {
+                let e = d.summary().encryption();
+                Some((e, e == "rpc-privacy"))
+            }
             App::Ldap(l) => {
                 let e = l.summary().encryption();
                 // SASL signing protects integrity only: the content is still readable
@@ -166,8 +178,10 @@ impl AppLayer {
             App::Http(p) => p.feed(dir, data, ts_ns),
             App::Imap(p) => p.feed(dir, data, ts_ns),
             App::Pop3(p) => p.feed(dir, data, ts_ns),
+            App::Dcerpc(p) => p.feed(dir, data, ts_ns),
             App::Probing | App::Unknown => Verdict::Stop,
         };
+        self.collect_announced();
         match verdict {
             Verdict::Continue => {}
             Verdict::Stop => self.done = true,
@@ -181,6 +195,35 @@ impl AppLayer {
         }
     }
 
+    /// Take what the parser announced since the last look: the endpoint mapper's TCP and UDP
+    /// endpoints (an address of 0.0.0.0 or none means the server that answered).
+    fn collect_announced(&mut self) {
+        let App::Dcerpc(p) = &self.app else { return };
+        let eps = &p.summary().epm_endpoints;
+        for e in eps.iter().skip(self.announced_upto) {
+            let proto = match e.transport {
+                "ncacn_ip_tcp" | "ncacn_http" => IPPROTO_TCP,
+                "ncadg_ip_udp" => IPPROTO_UDP,
+                _ => continue,
+            };
+            let Some(port) = e.port.filter(|&p| p != 0) else {
+                continue;
+            };
+            let addr = e.ip.filter(|ip| !ip.is_unspecified()).map(|ip| Addr::v4(ip.octets()));
+            self.announced.push(Pending {
+                addr,
+                port,
+                proto,
+                what: Announced::RpcEndpoint {
+                    interface: e.interface.to_string(),
+                    version: e.version.0,
+                    name: e.name,
+                },
+            });
+        }
+        self.announced_upto = eps.len();
+    }
+
     /// `len` bytes of `dir` were not captured.
     pub fn gap(&mut self, dir: Direction, len: u64) {
         match &mut self.app {
@@ -190,6 +233,7 @@ impl AppLayer {
             App::Http(p) => p.gap(dir, len),
             App::Imap(p) => p.gap(dir, len),
             App::Pop3(p) => p.gap(dir, len),
+            App::Dcerpc(p) => p.gap(dir, len),
             // a gap before anything was recognised: what follows starts mid-message
             App::Probing => self.probe = [Vec::new(), Vec::new()],
             App::Unknown => {}
@@ -224,6 +268,7 @@ fn name(app: &App) -> Option<&'static str> {
         App::Http(_) => Some("http"),
         App::Imap(_) => Some("imap"),
         App::Pop3(_) => Some("pop3"),
+        App::Dcerpc(_) => Some("dcerpc"),
         App::Probing | App::Unknown => None,
     }
 }
@@ -245,6 +290,9 @@ fn choose(dir: Direction, data: &[u8]) -> Option<App> {
     if probe_http(dir, data) == Probe::Yes {
         return Some(App::Http(Box::default()));
     }
+    if probe_dcerpc(data) == Probe::Yes {
+        return Some(App::Dcerpc(Box::default()));
+    }
     if probe_ldap(data) == Probe::Yes {
         return Some(App::Ldap(Box::default()));
     }
@@ -258,5 +306,6 @@ fn needs_more(dir: Direction, data: &[u8]) -> bool {
         || probe_imap(dir, data) == Probe::NeedMore
         || probe_pop3(dir, data) == Probe::NeedMore
         || probe_http(dir, data) == Probe::NeedMore
+        || probe_dcerpc(data) == Probe::NeedMore
         || probe_ldap(data) == Probe::NeedMore
 }

@@ -15,6 +15,7 @@
 //! - The returned [`Verdict`] tells the flow layer when the clear-text protocol hands the rest of
 //!   the connection to TLS (STARTTLS, X-ANONYMOUSTLS, LDAP StartTLS), and when to stop feeding.
 
+pub mod dcerpc;
 pub mod http;
 pub mod imap;
 pub mod lines;

@@ -15,7 +15,45 @@ pub fn compare_all(truth: &Value, recs: &[Value]) -> Vec<String> {
     d.extend(compare_http(truth, recs));
     d.extend(compare_imap(truth, recs));
     d.extend(compare_pop3(truth, recs));
+    d.extend(compare_dcerpc(truth, recs));
+    d.extend(compare_epm_expectations(truth, recs));
     d
+}
+
+/// `dcerpc.epm_dynamic_endpoints[]` that a later bind went to: the flows to that address and
+/// port carry `expected` from the endpoint mapper, naming the interface (when two answers named
+/// the same endpoint, the later one is what later flows see, so only `by` is checked).
+pub fn compare_epm_expectations(truth: &Value, recs: &[Value]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let eps: Vec<&Value> = truth["dcerpc"]["epm_dynamic_endpoints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["later_bind_to_this_endpoint"] == true)
+        .collect();
+    for e in &eps {
+        let id = format!("epm endpoint {}:{}", e["ip"], e["tcp_port"]);
+        let to_it: Vec<&Value> = recs
+            .iter()
+            .filter(|r| r["event_type"] == "flow" && r["dst_ip"] == e["ip"] && r["dst_port"] == e["tcp_port"])
+            .collect();
+        let shared = eps
+            .iter()
+            .filter(|o| o["ip"] == e["ip"] && o["tcp_port"] == e["tcp_port"])
+            .count()
+            > 1;
+        let ok = to_it
+            .iter()
+            .any(|r| r["expected"]["by"] == "epm" && (shared || r["expected"]["interface"] == e["interface"]));
+        if !ok {
+            let got: Vec<&Value> = to_it.iter().map(|r| &r["expected"]).collect();
+            diffs.push(format!(
+                "{id}: no flow labelled by the endpoint mapper ({} flows: {got:?})",
+                to_it.len()
+            ));
+        }
+    }
+    diffs
 }
 
 /// The flow record of tshark's TCP stream `stream` (matched by the conversation's endpoints).
@@ -911,6 +949,153 @@ pub fn compare_pop3(truth: &Value, recs: &[Value]) -> Vec<String> {
                 diffs.push(format!("{id}: user {u:?} missing from {users:?}"));
             }
         }
+    }
+    diffs
+}
+
+/// tshark's auth_type names (the truth files) for exwatch's (`output::dcerpc`).
+fn dcerpc_auth_type(ours: &str) -> &str {
+    match ours {
+        "ntlmssp" => "NTLMSSP",
+        "spnego" => "SPNEGO",
+        "kerberos" => "KRB5",
+        "netlogon" => "NETLOGON",
+        "schannel" => "SCHANNEL",
+        o => o,
+    }
+}
+
+/// `dcerpc` (MANIFEST.md; capture-wide), for DCE/RPC straight over TCP (the truth also counts
+/// DCE/RPC inside SMB named pipes, which exwatch does not parse: binds `via` another transport
+/// are skipped, and auth counts may only fall short): every bind's interfaces and transfer
+/// syntaxes, (auth_type, auth_level) PDU counts, NTLMSSP AUTHENTICATE users, and every
+/// ncacn_ip_tcp endpoint the endpoint mapper announced.
+pub fn compare_dcerpc(truth: &Value, recs: &[Value]) -> Vec<String> {
+    let t = &truth["dcerpc"];
+    if !t.is_object() {
+        return Vec::new();
+    }
+    let mut diffs = Vec::new();
+    let ours: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["event_type"] == "flow" && r["dcerpc"].is_object())
+        .collect();
+    // binds: (kind, uuid, transfer syntax) of every context offered over TCP
+    let mut want: Vec<(String, u64)> = Vec::new();
+    for b in t["binds"].as_array().into_iter().flatten() {
+        if b["via"] != "ncacn_ip_tcp" {
+            continue;
+        }
+        for i in b["interfaces"].as_array().into_iter().flatten() {
+            let key = format!("{} {} {}", b["pkt_type"], i["uuid"], i["transfer_syntax"]);
+            bump(&mut want, key, 1);
+        }
+    }
+    let mut got: Vec<(String, u64)> = Vec::new();
+    let mut auth: Vec<(String, u64)> = Vec::new();
+    let mut users: Vec<String> = Vec::new();
+    let mut endpoints: Vec<String> = Vec::new();
+    // tshark's heuristics sometimes give a DCE/RPC stream to another dissector (the Exchange
+    // capture's stream 12 is "c1222"); its PDUs are then missing from the truth
+    let tshark_dcerpc = |f: &Value| {
+        truth["conversations"]["tcp"].as_array().into_iter().flatten().any(|c| {
+            let same = |a: &str, b: &str| {
+                f["src_ip"] == c[a]
+                    && f["dst_ip"] == c[b]
+                    && f["src_port"] == c[format!("{a}_port").as_str()]
+                    && f["dst_port"] == c[format!("{b}_port").as_str()]
+            };
+            (same("client", "server") || same("server", "client"))
+                && c["app_protocols"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|x| x == "dcerpc"))
+        })
+    };
+    for f in ours.iter().filter(|f| tshark_dcerpc(f)) {
+        let d = &f["dcerpc"];
+        for b in d["binds"].as_array().into_iter().flatten() {
+            for c in b["contexts"].as_array().into_iter().flatten() {
+                for ts in c["transfer_syntaxes"].as_array().into_iter().flatten() {
+                    bump(
+                        &mut got,
+                        format!("\"{}\" {} {}", b["kind"].as_str().unwrap_or("?"), c["uuid"], ts),
+                        1,
+                    );
+                }
+            }
+        }
+        for a in d["auth"].as_array().into_iter().flatten() {
+            let key = format!(
+                "{} {}",
+                dcerpc_auth_type(a["auth_type"].as_str().unwrap_or("?")),
+                a["auth_level"].as_str().unwrap_or("?")
+            );
+            bump(&mut auth, key, a["pdus"].as_u64().unwrap_or(0));
+        }
+        let n = &d["ntlmssp"];
+        if let Some(u) = n["user"].as_str() {
+            let dom = n["domain"].as_str().filter(|s| !s.is_empty()).unwrap_or("NULL");
+            let user = format!("{dom}\\{u}");
+            if !users.contains(&user) {
+                users.push(user);
+            }
+        }
+        for e in d["epm_endpoints"].as_array().into_iter().flatten() {
+            if e["transport"] == "ncacn_ip_tcp" {
+                let key = format!("{} {} {}", e["uuid"], e["ip"], e["port"]);
+                if !endpoints.contains(&key) {
+                    endpoints.push(key);
+                }
+            }
+        }
+    }
+    want.sort();
+    got.sort();
+    if want != got {
+        diffs.push(format!("dcerpc binds: tshark {want:?}, exwatch {got:?}"));
+    }
+    let mut want_auth: Vec<(String, u64)> = Vec::new();
+    for a in t["auth_type_level_counts"].as_array().into_iter().flatten() {
+        let key = format!(
+            "{} {}",
+            a["auth_type"].as_str().unwrap_or("?"),
+            a["auth_level"].as_str().unwrap_or("?")
+        );
+        bump(&mut want_auth, key, a["pdus"].as_u64().unwrap_or(0));
+    }
+    for (k, n) in &auth {
+        if !want_auth.iter().any(|(w, m)| w == k && n <= m) {
+            diffs.push(format!("dcerpc auth {k}: exwatch {n} PDUs, tshark {want_auth:?}"));
+        }
+    }
+    let mut want_users: Vec<String> = t["ntlmssp_auth_users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u.as_str().map(str::to_string))
+        .collect();
+    want_users.sort();
+    users.sort();
+    if users.iter().any(|u| !want_users.contains(u)) {
+        diffs.push(format!(
+            "dcerpc NTLMSSP users: tshark {want_users:?}, exwatch {users:?}"
+        ));
+    }
+    let mut want_eps: Vec<String> = Vec::new();
+    for r in t["epm_responses"].as_array().into_iter().flatten() {
+        for tw in r["towers_with_tcp_endpoint"].as_array().into_iter().flatten() {
+            let key = format!("{} {} {}", tw["interface"], tw["ip"], tw["tcp_port"]);
+            if !want_eps.contains(&key) {
+                want_eps.push(key);
+            }
+        }
+    }
+    want_eps.sort();
+    endpoints.sort();
+    if want_eps != endpoints {
+        diffs.push(format!(
+            "dcerpc EPM endpoints: tshark {want_eps:?}, exwatch {endpoints:?}"
+        ));
     }
     diffs
 }
