@@ -17,6 +17,7 @@
 
 pub mod ntlmssp;
 pub mod segments;
+pub mod sip;
 pub mod smtp;
 pub mod tls;
 
