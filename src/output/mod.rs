@@ -35,6 +35,7 @@
 pub mod community_id;
 pub mod json;
 pub mod ldap;
+pub mod sip;
 pub mod smtp;
 pub mod stats;
 pub mod tls;

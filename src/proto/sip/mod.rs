@@ -77,8 +77,8 @@ struct Dir {
     buf: Vec<u8>,
     /// Body bytes still to skip.
     skip: u64,
-    /// Inside bytes that are not SIP (after a bad line or a gap) since the last message.
-    garbage: bool,
+    flags: Flags,
+    /// Bytes that were not SIP since the last message.
     garbage_bytes: u64,
     stopped: bool,
 }
@@ -96,26 +96,51 @@ fn to_line_end(b: &[u8]) -> usize {
     b.iter().position(|&x| x == b'\n').map_or(b.len(), |p| p + 1)
 }
 
+/// Where a direction is between messages; carried across feeds so that the outcome never
+/// depends on how the stream was cut into chunks.
+#[derive(Debug, Default, Clone, Copy)]
+struct Flags {
+    /// Inside bytes that are not SIP (after a bad line or a gap) since the last message.
+    garbage: bool,
+    /// The garbage line has not ended yet: the next bytes continue it.
+    mid_line: bool,
+    /// Inside a run of keep-alive CR/LFs.
+    crlf_run: bool,
+}
+
 /// RFC 3261 §18.3: in a stream, a message ends after its Content-Length bytes of body (0 when
 /// the header is absent). RFC 5626 §3.5.1: CRLFs between messages are keep-alives.
-fn step(s: &mut SipSummary, b: &[u8], garbage: &mut bool) -> Step {
+fn step(s: &mut SipSummary, b: &[u8], f: &mut Flags) -> Step {
+    if f.mid_line {
+        let n = to_line_end(b);
+        f.mid_line = !b[..n].ends_with(b"\n");
+        return Step::Garbage(n);
+    }
     let crlf = b.iter().take_while(|&&x| x == b'\r' || x == b'\n').count();
     if crlf > 0 {
-        s.keepalives += 1;
+        if !f.crlf_run {
+            s.keepalives += 1;
+        }
+        f.crlf_run = true;
         return Step::Consumed(crlf);
     }
-    let m = match parser::parse_sip_head(b) {
+    // the head is looked for in the first MAX_HEAD_BYTES only, whatever the chunk holds
+    let m = match parser::parse_sip_head(&b[..b.len().min(MAX_HEAD_BYTES)]) {
         Ok(m) => m,
         Err(SipError::Incomplete) if b.len() < MAX_HEAD_BYTES => return Step::NeedMore,
         Err(_) => {
-            if !*garbage {
+            f.crlf_run = false;
+            if !f.garbage {
                 s.parse_errors += 1;
-                *garbage = true;
+                f.garbage = true;
             }
-            return Step::Garbage(to_line_end(b));
+            let n = to_line_end(b);
+            f.mid_line = !b[..n].ends_with(b"\n");
+            return Step::Garbage(n);
         }
     };
-    *garbage = false;
+    f.crlf_run = false;
+    f.garbage = false;
     let len = m.head.content_length.unwrap_or(0);
     let total = (m.head_len as u64).saturating_add(len);
     let avail = b.len() as u64;
@@ -200,7 +225,7 @@ impl SipState {
                 if pos >= data.len() {
                     break;
                 }
-                match step(summary, &data[pos..], &mut d.garbage) {
+                match step(summary, &data[pos..], &mut d.flags) {
                     Step::Consumed(n) => pos += n,
                     Step::Skip { consumed, skip } => {
                         pos += consumed;
@@ -219,7 +244,7 @@ impl SipState {
                 let take = (MAX_BUFFER_BYTES - d.buf.len().min(MAX_BUFFER_BYTES)).min(data.len() - pos);
                 d.buf.extend_from_slice(&data[pos..pos + take]);
                 pos += take;
-                match step(summary, &d.buf, &mut d.garbage) {
+                match step(summary, &d.buf, &mut d.flags) {
                     Step::Consumed(n) => {
                         d.buf.drain(..n);
                     }
@@ -244,7 +269,7 @@ impl SipState {
                     }
                 }
             }
-            if !d.garbage {
+            if !d.flags.garbage {
                 d.garbage_bytes = 0;
             } else if d.garbage_bytes > MAX_GARBAGE_BYTES {
                 d.stopped = true;
@@ -275,6 +300,12 @@ impl StreamParser for SipState {
         }
         d.skip = 0;
         d.buf.clear();
-        d.garbage = true;
+        // the bytes after a gap are tried as a message start first (gaps tend to end on a
+        // segment boundary), then skipped line by line
+        d.flags = Flags {
+            garbage: true,
+            mid_line: false,
+            crlf_run: false,
+        };
     }
 }

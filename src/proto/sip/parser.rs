@@ -77,9 +77,18 @@ fn prefix_ci(b: &[u8], want: &[u8]) -> Option<bool> {
 }
 
 // RFC 3261 §7.1 / §7.2, §19.1.1 (sip/sips URI), RFC 3966 (tel URI): the start line, checked
-// byte by byte so that a prefix of a valid line answers NeedMore and anything else No.
+// byte by byte so that a prefix of a valid line answers NeedMore and anything else No. A line
+// that has not ended within MAX_START_LINE bytes is No, so the answer never depends on how the
+// bytes were split.
 pub fn parse_start_line(b: &[u8]) -> StartParse<'_> {
-    let b = &b[..b.len().min(MAX_START_LINE + 2)];
+    let cut = &b[..b.len().min(MAX_START_LINE)];
+    match start_line(cut) {
+        StartParse::NeedMore if b.len() >= MAX_START_LINE => StartParse::No,
+        r => r,
+    }
+}
+
+fn start_line(b: &[u8]) -> StartParse<'_> {
     match prefix_ci(b, b"SIP/2.0 ") {
         Some(true) => return parse_status_line(b),
         Some(false) => return StartParse::NeedMore,
@@ -181,7 +190,6 @@ fn parse_status_line(b: &[u8]) -> StartParse<'_> {
             let reason = trim(&rest[..nl]);
             StartParse::Line(StartLine::Status { code, reason }, at + 3 + nl + 1)
         }
-        None if b.len() >= MAX_START_LINE => StartParse::No,
         None => StartParse::NeedMore,
     }
 }
