@@ -147,6 +147,7 @@ fn sipp_fixtures_match_tshark() {
         "sip-sipp-udp.pcap",
         "sip-sipp-tcp.pcap",
         "sip-sipp-srtp.pcap",
+        "sip-sipp-rtp.pcap",
         "sip-sipp-register.pcap",
     ] {
         if !check(&dir.join(name)) {

@@ -579,11 +579,12 @@ pub fn parse_sip_head(b: &[u8]) -> Result<SipMessage<'_>, SipError> {
             head.server.get_or_insert(value);
         } else {
             let cred = is(b"Authorization") || is(b"Proxy-Authorization");
-            if (cred || is(b"WWW-Authenticate") || is(b"Proxy-Authenticate")) && na < MAX_AUTHS {
-                if let Some(a) = parse_auth(value, cred) {
-                    head.auths[na] = Some(a);
-                    na += 1;
-                }
+            if (cred || is(b"WWW-Authenticate") || is(b"Proxy-Authenticate"))
+                && na < MAX_AUTHS
+                && let Some(a) = parse_auth(value, cred)
+            {
+                head.auths[na] = Some(a);
+                na += 1;
             }
         }
     }
