@@ -30,7 +30,7 @@ pub const MAX_SDP_BYTES: usize = 16 * 1024;
 /// Most bytes one direction buffers: a head and an SDP body.
 pub const MAX_BUFFER_BYTES: usize = MAX_HEAD_BYTES + MAX_SDP_BYTES;
 /// Bytes that are not SIP, in a row, after which a direction is given up.
-pub const MAX_GARBAGE_BYTES: u64 = 64 * 1024;
+pub const MAX_GARBAGE_BYTES: u64 = 256 * 1024;
 /// CR/LF bytes skipped before a probe's start line (keep-alives).
 const PROBE_SKIP: usize = 16;
 
@@ -64,10 +64,23 @@ enum Step {
     /// Took `consumed` bytes (a head and the start of a body not kept); `skip` more bytes of
     /// the body are still to come.
     Skip { consumed: usize, skip: u64 },
-    /// A message has begun but is not complete.
-    NeedMore,
+    /// A message has begun but is not complete; the answer cannot change before `Wait`.
+    NeedMore(Wait),
     /// Not SIP: this many bytes (through the end of the line) are dropped.
     Garbage(usize),
+}
+
+/// When a buffered partial message is worth another look: re-reading a long head on every
+/// small segment would cost quadratic time, so the framer waits for what can change its answer.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Any byte (the start line is still being read).
+    #[default]
+    Any,
+    /// The empty line that ends the head, or the head limit.
+    HeadEnd,
+    /// This many bytes buffered (the SDP body).
+    Len(usize),
 }
 
 /// Per-direction stream state.
@@ -78,6 +91,8 @@ struct Dir {
     /// Body bytes still to skip.
     skip: u64,
     flags: Flags,
+    /// What the buffered partial message waits for.
+    wait: Wait,
     /// Bytes that were not SIP since the last message.
     garbage_bytes: u64,
     stopped: bool,
@@ -127,7 +142,10 @@ fn step(s: &mut SipSummary, b: &[u8], f: &mut Flags) -> Step {
     // the head is looked for in the first MAX_HEAD_BYTES only, whatever the chunk holds
     let m = match parser::parse_sip_head(&b[..b.len().min(MAX_HEAD_BYTES)]) {
         Ok(m) => m,
-        Err(SipError::Incomplete) if b.len() < MAX_HEAD_BYTES => return Step::NeedMore,
+        Err(SipError::Incomplete) if b.len() < MAX_HEAD_BYTES => return Step::NeedMore(Wait::Any),
+        Err(SipError::IncompleteHead) if b.len() < MAX_HEAD_BYTES => {
+            return Step::NeedMore(Wait::HeadEnd);
+        }
         Err(_) => {
             f.crlf_run = false;
             if !f.garbage {
@@ -146,7 +164,7 @@ fn step(s: &mut SipSummary, b: &[u8], f: &mut Flags) -> Step {
     let avail = b.len() as u64;
     if m.head.is_sdp() && len <= MAX_SDP_BYTES as u64 {
         if avail < total {
-            return Step::NeedMore;
+            return Step::NeedMore(Wait::Len(total as usize));
         }
         let body = &b[m.head_len..total as usize];
         s.record(&m, Some(body));
@@ -231,8 +249,9 @@ impl SipState {
                         pos += consumed;
                         d.skip = skip;
                     }
-                    Step::NeedMore => {
+                    Step::NeedMore(w) => {
                         d.buf.extend_from_slice(&data[pos..]);
+                        d.wait = w;
                         break;
                     }
                     Step::Garbage(n) => {
@@ -242,8 +261,21 @@ impl SipState {
                 }
             } else {
                 let take = (MAX_BUFFER_BYTES - d.buf.len().min(MAX_BUFFER_BYTES)).min(data.len() - pos);
+                let old = d.buf.len();
                 d.buf.extend_from_slice(&data[pos..pos + take]);
                 pos += take;
+                let worth = match d.wait {
+                    Wait::Any => true,
+                    // the empty line can only end in the new bytes: look from two bytes before
+                    Wait::HeadEnd => {
+                        d.buf.len() >= MAX_HEAD_BYTES || parser::head_end(&d.buf[old.saturating_sub(2)..]).is_some()
+                    }
+                    Wait::Len(n) => d.buf.len() >= n,
+                };
+                if !worth && pos >= data.len() {
+                    break;
+                }
+                d.wait = Wait::Any;
                 match step(summary, &d.buf, &mut d.flags) {
                     Step::Consumed(n) => {
                         d.buf.drain(..n);
@@ -252,13 +284,14 @@ impl SipState {
                         d.buf.drain(..consumed);
                         d.skip = skip;
                     }
-                    Step::NeedMore if take == 0 && pos < data.len() => {
+                    Step::NeedMore(_) if take == 0 && pos < data.len() => {
                         // cannot happen by the limits above; drop a line rather than spin
                         let n = to_line_end(&d.buf);
                         d.buf.drain(..n);
                         summary.parse_errors += 1;
                     }
-                    Step::NeedMore => {
+                    Step::NeedMore(w) => {
+                        d.wait = w;
                         if pos >= data.len() {
                             break;
                         }
@@ -300,6 +333,7 @@ impl StreamParser for SipState {
         }
         d.skip = 0;
         d.buf.clear();
+        d.wait = Wait::Any;
         // the bytes after a gap are tried as a message start first (gaps tend to end on a
         // segment boundary), then skipped line by line
         d.flags = Flags {

@@ -20,8 +20,11 @@ pub const MAX_CRYPTO_PER_MEDIA: usize = 4;
 /// Why a message could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SipError {
-    /// The bytes end before the header section does.
+    /// The bytes end inside the start line.
     Incomplete,
+    /// The start line is complete; the bytes end before the header section does (only a new
+    /// line feed can change that).
+    IncompleteHead,
     /// Not a SIP start line.
     BadStartLine,
     /// Content-Length is not a number.
@@ -535,7 +538,7 @@ pub fn parse_sip_head(b: &[u8]) -> Result<SipMessage<'_>, SipError> {
     } else if b[used..].starts_with(b"\n") {
         used + 1
     } else {
-        used + head_end(&b[used..]).ok_or(SipError::Incomplete)?
+        used + head_end(&b[used..]).ok_or(SipError::IncompleteHead)?
     };
     let section = &b[used..head_len];
     let mut head = SipHead::default();

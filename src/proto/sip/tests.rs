@@ -351,7 +351,7 @@ fn garbage_stream_stops() {
     let junk = vec![0xAAu8; 4096];
     let mut st = SipState::new();
     let mut v = Verdict::Continue;
-    for _ in 0..40 {
+    for _ in 0..(MAX_GARBAGE_BYTES as usize / junk.len() + 2) {
         v = st.feed(ToServer, &junk, 0);
         st.feed(ToClient, &junk, 0);
     }
@@ -414,4 +414,32 @@ fn subset(p: &SipSummary, full: &SipSummary) {
         assert!(c.auth_schemes.iter().all(|a| f.auth_schemes.contains(a)));
     }
     assert_eq!(p.parse_errors, 0);
+}
+
+/// A head just under the limit, one byte per feed: the framer waits for the empty line instead
+/// of re-reading the head on every byte (quadratic otherwise).
+#[test]
+fn long_head_bytewise_is_linear() {
+    let mut msg = b"NOTIFY sip:a@b SIP/2.0\r\nCall-ID: long\r\n".to_vec();
+    while msg.len() < MAX_HEAD_BYTES - 100 {
+        msg.extend_from_slice(b"X:\n");
+    }
+    msg.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+    let t = std::time::Instant::now();
+    let mut st = SipState::new();
+    for b in msg.chunks(1) {
+        st.feed(ToServer, b, 0);
+    }
+    assert_eq!(st.summary().messages, 1);
+    assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
+    // one byte more than the limit: a parse error, then the next message is found
+    let mut big = b"NOTIFY sip:a@b SIP/2.0\r\n".to_vec();
+    big.resize(MAX_HEAD_BYTES + 10, b'x');
+    big.extend_from_slice(b"\r\n\r\n");
+    big.extend_from_slice(LYNC);
+    let mut st = SipState::new();
+    for c in big.chunks(1000) {
+        st.feed(ToServer, c, 0);
+    }
+    assert_eq!((st.summary().messages, st.summary().parse_errors), (1, 1));
 }
