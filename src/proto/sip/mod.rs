@@ -276,7 +276,8 @@ impl SipState {
                     break;
                 }
                 d.wait = Wait::Any;
-                match step(summary, &d.buf, &mut d.flags) {
+                let stepped = step(summary, &d.buf, &mut d.flags);
+                match stepped {
                     Step::Consumed(n) => {
                         d.buf.drain(..n);
                     }
@@ -300,6 +301,12 @@ impl SipState {
                         d.buf.drain(..n);
                         d.garbage_bytes += n as u64;
                     }
+                }
+                // What is left came from this chunk alone: read it from the chunk again, so the
+                // buffer never shifts one message at a time through a chunk full of them.
+                if matches!(stepped, Step::Consumed(_) | Step::Garbage(_)) && d.buf.len() <= take {
+                    pos -= d.buf.len();
+                    d.buf.clear();
                 }
             }
             if !d.flags.garbage {
