@@ -177,3 +177,20 @@ fn corpus_sip_captures_match_tshark() {
         }
     }
 }
+
+/// `compare_sip` is not vacuous: a changed count, URI or SDP port in exwatch's records is
+/// reported.
+#[test]
+fn compare_sip_reports_differences() {
+    let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pcap/sip-sipp-udp.pcap");
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(format!("{}.truth.json", cap.display())).unwrap()).unwrap();
+    let Some(recs) = records(&cap) else { return };
+    assert!(common::facts::compare_sip(&truth, &recs).is_empty());
+    let mut bad = recs.clone();
+    bad[0]["sip"]["methods"]["INVITE"] = 2.into();
+    bad[0]["sip"]["calls"][0]["from"] = "sip:other@x".into();
+    bad[0]["sip"]["sdp_media"][0]["port"] = 1.into();
+    let diffs = common::facts::compare_sip(&truth, &bad);
+    assert_eq!(diffs.len(), 3, "{diffs:#?}");
+}
