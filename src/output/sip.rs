@@ -9,7 +9,7 @@
 //! | `messages`, `requests`, `responses` | counts |
 //! | `methods`, `status_codes` | counts by request method (unknown methods as written) and by status code |
 //! | `via_transports` | messages by their topmost Via transport (`UDP`, `TCP`, `TLS`, `SCTP`, `WS`, ...) |
-//! | `calls` | per Call-ID: `call_id`, `from`, `from_tag`, `to`, `to_tag` (URIs only), `methods`, `status_codes`, `via_transports`, `auth_schemes` (`Digest`, `NTLM`, `Kerberos`, `TLS-DSK`, ...), `digest_usernames`, `user_agents` (User-Agent and Server) |
+//! | `calls` | per Call-ID: `call_id`, `from`, `from_tag`, `to`, `to_tag` (URIs only), `methods`, `status_codes`, `via_transports`, `via_sent_by` (topmost Via host[:port]), `contacts` (Contact URIs), `auth_schemes` (`Digest`, `NTLM`, `Kerberos`, `TLS-DSK`, ...), `digest_usernames`, `user_agents` (User-Agent and Server) |
 //! | `sdp_media` | per SDP media description: `call_id`, `sip` (the carrying request method or status code), `media`, `address`, `addr_type`, `port`, `port_count`, `proto`, `formats`, `srtp` (the proto is a SAVP profile), `crypto_suites` (`a=crypto` suites, never keys), `fingerprint` (`a=fingerprint`, DTLS-SRTP), `rtcp_port` |
 //! | `keepalives`, `bodies_skipped`, `parse_errors`, `gaps` | CRLF keep-alives; bodies not parsed; malformed lines and messages; capture gaps |
 //! | `*_dropped` | entries past the summary's caps (`methods`, `status_codes`, `via_transports`, `calls`, `sdp_media`); present only when non-zero |
@@ -57,6 +57,8 @@ pub fn write_sip(o: &mut Obj<'_>, s: &SipSummary) {
         counts(c, "methods", x.methods.iter().map(|(k, n)| (k.as_str(), *n)));
         codes(c, "status_codes", &x.status_codes);
         c.str_array("via_transports", x.via_transports.iter().map(String::as_str))
+            .str_array("via_sent_by", x.via_sent_by.iter().map(String::as_str))
+            .str_array("contacts", x.contacts.iter().map(String::as_str))
             .str_array("auth_schemes", x.auth_schemes.iter().map(String::as_str))
             .str_array("digest_usernames", x.digest_usernames.iter().map(String::as_str))
             .str_array("user_agents", x.user_agents.iter().map(String::as_str));

@@ -107,6 +107,10 @@ pub struct SipCall {
     pub status_codes: Vec<(u16, u64)>,
     /// Via transports (UDP, TCP, TLS, ...), as written.
     pub via_transports: Vec<String>,
+    /// sent-by (host[:port]) of the topmost Via of each message: where the sender says it is.
+    pub via_sent_by: Vec<String>,
+    /// Contact URIs (the first Contact of each message).
+    pub contacts: Vec<String>,
     /// Authorization / Authenticate schemes (Digest, NTLM, Kerberos, TLS-DSK, ...).
     pub auth_schemes: Vec<String>,
     /// Digest user names from credentials (never responses or passwords).
@@ -219,6 +223,10 @@ impl SipSummary {
         }
         if let Some(v) = h.vias[0] {
             add_value(&mut call.via_transports, v.transport);
+            add_value(&mut call.via_sent_by, v.sent_by);
+        }
+        if let Some(c) = h.contact {
+            add_value(&mut call.contacts, c.uri);
         }
         for a in h.auths.iter().flatten() {
             add_value(&mut call.auth_schemes, a.scheme);

@@ -79,6 +79,18 @@ fn check_basic_call(s: &SipSummary, via: &str) {
     assert_eq!(c.to.as_deref(), Some("sip:service@127.0.0.1:5060"));
     assert!(c.from_tag.is_some() && c.to_tag.is_some());
     assert_eq!(c.via_transports, vec![via.to_string()]);
+    assert!(
+        c.via_sent_by.contains(&"127.0.0.2:5070".to_string()),
+        "{:?}",
+        c.via_sent_by
+    );
+    assert!(
+        c.contacts
+            .iter()
+            .any(|u| u.starts_with("sip:") && u.contains("127.0.0.2:5070")),
+        "{:?}",
+        c.contacts
+    );
     assert_eq!(s.sdp_media.len(), 2);
     let (offer, answer) = (&s.sdp_media[0], &s.sdp_media[1]);
     assert_eq!(
