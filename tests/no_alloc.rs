@@ -159,3 +159,43 @@ fn allocations_after(frames: &[Vec<u8>], setup: usize) -> (usize, Option<&'stati
     table.flush(EndReason::EndOfInput, &mut |f, _| proto = f.app.proto_name());
     (after - before, proto)
 }
+
+/// SIP, parser alone (the flow layer does not feed it yet): once a call's methods, codes and
+/// values are known and the SDP media list is full, its messages allocate nothing, over UDP and
+/// over TCP (whole messages per segment, and one message split over two segments).
+#[test]
+fn sip_messages_do_not_allocate_once_known() {
+    use exwatch::proto::segments::segments;
+    use exwatch::proto::sip::SipState;
+    use exwatch::proto::sip::summary::MAX_SDP_MEDIA;
+    use exwatch::proto::{Direction, StreamParser};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tcp = include_bytes!("../fixtures/pdu/sip/sipp-tcp.seg");
+    let invite = include_bytes!("../fixtures/pdu/sip/udp-udp-00-c.bin");
+    let segs: Vec<_> = segments(tcp).collect();
+    let mut st = SipState::new();
+    let mut udp = SipState::new();
+    let (d0, p0) = segs[0];
+    let (a, b) = p0.split_at(p0.len() / 2);
+    // warm up: fill the SDP media list (two media per session), grow the buffer once
+    for _ in 0..MAX_SDP_MEDIA {
+        for &(d, p) in &segs {
+            st.feed(d, p, 0);
+        }
+        st.feed(d0, a, 0);
+        st.feed(d0, b, 0);
+        udp.datagram(Direction::ToServer, invite);
+    }
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for _ in 0..10 {
+        for &(d, p) in &segs {
+            st.feed(d, p, 0);
+        }
+        st.feed(d0, a, 0);
+        st.feed(d0, b, 0);
+        udp.datagram(Direction::ToServer, invite);
+    }
+    let n = ALLOCS.load(Ordering::Relaxed) - before;
+    assert_eq!(n, 0, "{n} allocations");
+    assert!(st.summary().sdp_media_dropped > 0 && udp.summary().sdp_media_dropped > 0);
+}

@@ -15,6 +15,7 @@ use crate::proto::http::{HttpState, probe_http};
 use crate::proto::imap::{ImapState, probe_imap};
 use crate::proto::ldap::{LdapState, probe_ldap};
 use crate::proto::pop3::{Pop3State, probe_pop3};
+use crate::proto::sip::{SipState, probe_sip};
 use crate::proto::smtp::{SmtpState, probe_smtp};
 use crate::proto::tls::{TlsState, probe_tls};
 use crate::proto::{Direction, Probe, StreamParser, Verdict};
@@ -23,6 +24,9 @@ use crate::proto::{Direction, Probe, StreamParser, Verdict};
 /// record, banner or request line is rare; the HTTP probe reads up to 2 KiB of a request line;
 /// beyond this the flow is left unclassified).
 pub const MAX_PROBE_BYTES: usize = 2048;
+/// UDP datagrams looked at before a flow is left unclassified (a SIP flow may open with
+/// CRLF keep-alives; RTP and the rest are not probed forever).
+pub const MAX_UDP_PROBES: u8 = 4;
 
 /// The parser that owns a flow's bytes.
 #[derive(Debug)]
@@ -36,6 +40,7 @@ pub enum App {
     Imap(Box<ImapState>),
     Pop3(Box<Pop3State>),
     Dcerpc(Box<DcerpcState>),
+    Sip(Box<SipState>),
     /// Nothing claimed the flow.
     Unknown,
 }
@@ -57,6 +62,8 @@ pub struct AppLayer {
     pub announced: Vec<Pending>,
     /// How many of the parser's announcing entries (EPM endpoints, SDP media) were taken.
     announced_upto: usize,
+    /// UDP datagrams probed so far.
+    udp_probes: u8,
 }
 
 impl Default for AppLayer {
@@ -69,6 +76,7 @@ impl Default for AppLayer {
             done: false,
             announced: Vec::new(),
             announced_upto: 0,
+            udp_probes: 0,
         }
     }
 }
@@ -90,7 +98,7 @@ impl AppLayer {
         match &self.app {
             App::Tls(_) if self.before_tls.is_some() => Some(("starttls", true)),
             App::Tls(_) => Some(("tls", true)),
-            App::Smtp(_) | App::Http(_) | App::Imap(_) | App::Pop3(_) => Some(("none", false)),
+            App::Smtp(_) | App::Http(_) | App::Imap(_) | App::Pop3(_) | App::Sip(_) => Some(("none", false)),
             App::Dcerpc(d) => {
                 let e = d.summary().encryption();
                 Some((e, e == "rpc-privacy"))
@@ -119,7 +127,10 @@ impl AppLayer {
                 self.probe[d].extend_from_slice(&data[..copied]);
             }
             let view: &[u8] = if buffered { &self.probe[d] } else { data };
-            match choose(dir, view) {
+            // SMTP, IMAP and POP3 servers speak first: when the server's first bytes matched
+            // none of them, the client's verbs (USER, AUTH, ...) are not enough (FTP has them)
+            let server_spoke = dir == Direction::ToServer && self.refused[Direction::ToClient.index()];
+            match choose(dir, view, server_spoke) {
                 Some(app) => {
                     self.app = app;
                     // replay what was held (the other direction first: it came earlier), then
@@ -179,6 +190,7 @@ impl AppLayer {
             App::Imap(p) => p.feed(dir, data, ts_ns),
             App::Pop3(p) => p.feed(dir, data, ts_ns),
             App::Dcerpc(p) => p.feed(dir, data, ts_ns),
+            App::Sip(p) => p.feed(dir, data, ts_ns),
             App::Probing | App::Unknown => Verdict::Stop,
         };
         self.collect_announced();
@@ -198,6 +210,34 @@ impl AppLayer {
     /// Take what the parser announced since the last look: the endpoint mapper's TCP and UDP
     /// endpoints (an address of 0.0.0.0 or none means the server that answered).
     fn collect_announced(&mut self) {
+        if let App::Sip(p) = &self.app {
+            let media = &p.summary().sdp_media;
+            for m in media.iter().skip(self.announced_upto) {
+                let (Some(ip), true) = (m.ip(), m.port != 0) else {
+                    continue;
+                };
+                let addr = match ip {
+                    std::net::IpAddr::V4(a) => Addr::v4(a.octets()),
+                    std::net::IpAddr::V6(a) => Addr::v6(a.octets()),
+                };
+                // RTP on the port, RTCP on a=rtcp or the next port (RFC 3550 §11)
+                let rtcp = m.rtcp_port.unwrap_or(m.port.wrapping_add(1));
+                for port in [m.port, rtcp] {
+                    self.announced.push(Pending {
+                        addr: Some(addr),
+                        port,
+                        proto: IPPROTO_UDP,
+                        what: Announced::Media {
+                            call_id: m.call_id.clone(),
+                            media: m.media.clone(),
+                            srtp: m.srtp,
+                        },
+                    });
+                }
+            }
+            self.announced_upto = media.len();
+            return;
+        }
         let App::Dcerpc(p) = &self.app else { return };
         let eps = &p.summary().epm_endpoints;
         for e in eps.iter().skip(self.announced_upto) {
@@ -234,6 +274,7 @@ impl AppLayer {
             App::Imap(p) => p.gap(dir, len),
             App::Pop3(p) => p.gap(dir, len),
             App::Dcerpc(p) => p.gap(dir, len),
+            App::Sip(p) => p.gap(dir, len),
             // a gap before anything was recognised: what follows starts mid-message
             App::Probing => self.probe = [Vec::new(), Vec::new()],
             App::Unknown => {}
@@ -246,17 +287,26 @@ impl AppLayer {
             return;
         }
         if let App::Probing = self.app {
-            self.app = match probe_ldap(data) {
-                Probe::Yes => App::Ldap(Box::default()),
-                _ => {
+            // CLDAP or SIP over UDP; a few datagrams are looked at before giving up
+            if probe_sip(data) == Probe::Yes {
+                self.app = App::Sip(Box::default());
+            } else if probe_ldap(data) == Probe::Yes {
+                self.app = App::Ldap(Box::default());
+            } else {
+                self.udp_probes += 1;
+                if self.udp_probes >= MAX_UDP_PROBES {
                     self.done = true;
-                    App::Unknown
+                    self.app = App::Unknown;
                 }
-            };
+                return;
+            }
         }
-        if let App::Ldap(p) = &mut self.app {
-            p.datagram(dir, data);
+        match &mut self.app {
+            App::Ldap(p) => p.datagram(dir, data),
+            App::Sip(p) => p.datagram(dir, data),
+            _ => {}
         }
+        self.collect_announced();
     }
 }
 
@@ -269,26 +319,33 @@ fn name(app: &App) -> Option<&'static str> {
         App::Imap(_) => Some("imap"),
         App::Pop3(_) => Some("pop3"),
         App::Dcerpc(_) => Some("dcerpc"),
+        App::Sip(_) => Some("sip"),
         App::Probing | App::Unknown => None,
     }
 }
 
-/// The parser the first bytes of `dir` call for.
-fn choose(dir: Direction, data: &[u8]) -> Option<App> {
+/// The parser the first bytes of `dir` call for (`server_refused`: the server already spoke and
+/// matched no server-first protocol).
+fn choose(dir: Direction, data: &[u8], server_refused: bool) -> Option<App> {
     if probe_tls(data) == Probe::Yes {
         return Some(App::Tls(Box::default()));
     }
-    if probe_smtp(dir, data) == Probe::Yes {
-        return Some(App::Smtp(Box::default()));
-    }
-    if probe_imap(dir, data) == Probe::Yes {
-        return Some(App::Imap(Box::default()));
-    }
-    if probe_pop3(dir, data) == Probe::Yes {
-        return Some(App::Pop3(Box::default()));
+    if !server_refused {
+        if probe_smtp(dir, data) == Probe::Yes {
+            return Some(App::Smtp(Box::default()));
+        }
+        if probe_imap(dir, data) == Probe::Yes {
+            return Some(App::Imap(Box::default()));
+        }
+        if probe_pop3(dir, data) == Probe::Yes {
+            return Some(App::Pop3(Box::default()));
+        }
     }
     if probe_http(dir, data) == Probe::Yes {
         return Some(App::Http(Box::default()));
+    }
+    if probe_sip(data) == Probe::Yes {
+        return Some(App::Sip(Box::default()));
     }
     if probe_dcerpc(data) == Probe::Yes {
         return Some(App::Dcerpc(Box::default()));
@@ -306,6 +363,49 @@ fn needs_more(dir: Direction, data: &[u8]) -> bool {
         || probe_imap(dir, data) == Probe::NeedMore
         || probe_pop3(dir, data) == Probe::NeedMore
         || probe_http(dir, data) == Probe::NeedMore
+        || probe_sip(data) == Probe::NeedMore
         || probe_dcerpc(data) == Probe::NeedMore
         || probe_ldap(data) == Probe::NeedMore
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FTP's banner matches no server-first protocol, and its `USER` must then not make the
+    /// flow POP3 (the corpus's SIP capture has such an FTP session).
+    #[test]
+    fn client_verbs_do_not_outvote_a_foreign_banner() {
+        let mut a = AppLayer::default();
+        a.data(
+            Direction::ToClient,
+            b"220 ProFTPD 1.3.0 Server (ProFTPD) [192.168.1.2]\r\n",
+            1,
+        );
+        a.data(Direction::ToServer, b"USER anonymous\r\n", 2);
+        assert_eq!(a.proto_name(), None);
+        // without a banner first, USER is POP3's (a capture that missed the greeting)
+        let mut b = AppLayer::default();
+        b.data(Direction::ToServer, b"USER alice\r\n", 1);
+        assert_eq!(b.proto_name(), Some("pop3"));
+    }
+
+    /// A SIP flow over UDP may open with keep-alives; RTP is not probed past MAX_UDP_PROBES.
+    #[test]
+    fn udp_probing_is_bounded() {
+        let mut a = AppLayer::default();
+        a.datagram(Direction::ToServer, b"\r\n\r\n", 1);
+        a.datagram(
+            Direction::ToServer,
+            b"OPTIONS sip:u@h SIP/2.0\r\nContent-Length: 0\r\n\r\n",
+            2,
+        );
+        assert_eq!(a.proto_name(), Some("sip"));
+        let mut rtp = AppLayer::default();
+        for i in 0..10 {
+            rtp.datagram(Direction::ToServer, &[0x80, 8, 0, i, 0, 0, 0, 0, 1, 2, 3, 4], i as u64);
+        }
+        assert_eq!(rtp.proto_name(), None);
+        assert!(rtp.done);
+    }
 }

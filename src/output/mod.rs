@@ -20,8 +20,8 @@
 //! | `ip_fragments` | `{frames, datagrams}` when the flow's packets came in IP fragments, else `null` |
 //! | `icmp_errors` | ICMP error frames that quote a packet of this flow (counted in `pkts_*`/`bytes_*`, in the quoted packet's direction) |
 //! | `tcp` | `state` (`syn_sent`, `syn_received`, `established`, `midstream`, `closing`, `closed`, `reset`) and the TCP flags seen each way (`flags_toserver`, `flags_toclient`, letters `SAFRPUEC`); `null` for UDP |
-//! | `smtp`, `tls`, `ldap`, `http`, `imap`, `pop3`, `dcerpc` | one object per protocol seen on the flow (an upgraded flow has both), fields in [`smtp`], [`tls`], [`ldap`], [`http`], [`imap`], [`pop3`], [`dcerpc`] |
-//! | `app_proto`, `app_proto_orig` | (written by the classify stage, after the protocol objects) the parser that owns the flow (`smtp`, `tls`, `ldap`, `http`, `imap`, `pop3`, `dcerpc`), chosen by probing the payload on any port; `null` while none claims it. After a STARTTLS-style upgrade `app_proto` is `tls` and `app_proto_orig` the clear-text protocol (`smtp`, `ldap`, `imap`, `pop3`), else `null` |
+//! | `smtp`, `tls`, `ldap`, `http`, `imap`, `pop3`, `dcerpc`, `sip` | one object per protocol seen on the flow (an upgraded flow has both), fields in [`smtp`], [`tls`], [`ldap`], [`http`], [`imap`], [`pop3`], [`dcerpc`], [`sip`] |
+//! | `app_proto`, `app_proto_orig` | (written by the classify stage, after the protocol objects) the parser that owns the flow (`smtp`, `tls`, `ldap`, `http`, `imap`, `pop3`, `dcerpc`, `sip`), chosen by probing the payload on any port; `null` while none claims it. After a STARTTLS-style upgrade `app_proto` is `tls` and `app_proto_orig` the clear-text protocol (`smtp`, `ldap`, `imap`, `pop3`), else `null` |
 //! | `encrypted`, `encryption` | `tls`; `starttls` (upgraded in band); `rpc-privacy` (every authenticated DCE/RPC PDU at packet privacy); `ldap-sasl-seal` / `ldap-sasl-sign` (SASL security layer after the bind; signing alone leaves `encrypted` false); `none` (clear text); both `null` while no parser claims the flow |
 //! | `expected`, `data_path`, `findings` | from the classify stage: see [`crate::classify`] |
 //!
@@ -39,6 +39,7 @@ pub mod imap;
 pub mod json;
 pub mod ldap;
 pub mod pop3;
+pub mod sip;
 pub mod smtp;
 pub mod stats;
 pub mod tls;
@@ -145,6 +146,7 @@ fn write_app(o: &mut Obj<'_>, a: &AppLayer) {
             App::Imap(s) => o.obj("imap", |o| imap::write_imap(o, s.summary())),
             App::Pop3(s) => o.obj("pop3", |o| pop3::write_pop3(o, s.summary())),
             App::Dcerpc(s) => o.obj("dcerpc", |o| dcerpc::write_dcerpc(o, s.summary())),
+            App::Sip(s) => o.obj("sip", |o| sip::write_sip(o, s.summary())),
             App::Probing | App::Unknown => o,
         };
     }

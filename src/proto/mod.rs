@@ -23,6 +23,7 @@ pub mod ntlmssp;
 pub mod pop3;
 pub mod sasl;
 pub mod segments;
+pub mod sip;
 pub mod smtp;
 pub mod tls;
 

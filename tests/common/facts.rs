@@ -17,7 +17,40 @@ pub fn compare_all(truth: &Value, recs: &[Value]) -> Vec<String> {
     d.extend(compare_pop3(truth, recs));
     d.extend(compare_dcerpc(truth, recs));
     d.extend(compare_epm_expectations(truth, recs));
+    d.extend(compare_sip(truth, recs));
+    d.extend(compare_rtp_expectations(truth, recs));
     d
+}
+
+/// `sip.rtp_streams[]` (the RTP tshark decoded because it saw the SDP that set it up): the
+/// flow between those endpoints is `rtp`, with `expected` from that SDP.
+pub fn compare_rtp_expectations(truth: &Value, recs: &[Value]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for r in truth["sip"]["rtp_streams"].as_array().into_iter().flatten() {
+        let id = format!("rtp {}:{} -> {}:{}", r["src"], r["sport"], r["dst"], r["dport"]);
+        let ends = |f: &Value, a: &str, ap: &str, b: &str, bp: &str| {
+            f["src_ip"] == r[a] && f["src_port"] == r[ap] && f["dst_ip"] == r[b] && f["dst_port"] == r[bp]
+        };
+        let flow = recs.iter().find(|f| {
+            f["event_type"] == "flow"
+                && f["transport"] == "udp"
+                && (ends(f, "src", "sport", "dst", "dport") || ends(f, "dst", "dport", "src", "sport"))
+        });
+        match flow {
+            None => diffs.push(format!("{id}: no flow")),
+            Some(f) => {
+                check(&mut diffs, &id, "app_proto", &Value::from("rtp"), &f["app_proto"]);
+                check(
+                    &mut diffs,
+                    &id,
+                    "expected.by",
+                    &Value::from("sdp"),
+                    &f["expected"]["by"],
+                );
+            }
+        }
+    }
+    diffs
 }
 
 /// `dcerpc.epm_dynamic_endpoints[]` that a later bind went to: the flows to that address and
@@ -596,6 +629,200 @@ pub fn compare_ldap(truth: &Value, recs: &[Value]) -> Vec<String> {
 /// JA3 and JA3S hashes against tshark's own (`tls.handshake.ja3`, `tls.handshake.ja3s`), run
 /// with the options recorded in the truth file. `None` when tshark is not installed; the first
 /// ClientHello and ServerHello of each TCP stream are compared.
+/// The `sip` key of a truth file (capture-wide: tshark counts every SIP frame) against the
+/// `sip` objects of exwatch's flow records, summed over flows: method and status-code counts,
+/// Via transports, per-call (Call-ID) From/To URIs, methods, codes, transports and auth
+/// schemes, and the SDP media list (call, carrying message, media, port, proto, address). Not
+/// in `compare_all` until the flow layer feeds the SIP parser.
+pub fn compare_sip(truth: &Value, recs: &[Value]) -> Vec<String> {
+    let t = &truth["sip"];
+    if !t.is_object() {
+        return Vec::new();
+    }
+    let mut diffs = Vec::new();
+    let ours: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["event_type"] == "flow" && r["sip"].is_object())
+        .collect();
+    let counts = |v: &Value| {
+        let mut m: Vec<(String, u64)> = Vec::new();
+        for (k, n) in v.as_object().into_iter().flatten() {
+            bump(&mut m, k.clone(), n.as_u64().unwrap_or(0));
+        }
+        m
+    };
+    let summed = |key: &str| {
+        let mut m: Vec<(String, u64)> = Vec::new();
+        for f in &ours {
+            for (k, n) in counts(&f["sip"][key]) {
+                bump(&mut m, k, n);
+            }
+        }
+        m.sort();
+        m
+    };
+    for (ours_key, truth_key) in [
+        ("methods", "methods"),
+        ("status_codes", "status_codes"),
+        ("via_transports", "via_transports"),
+    ] {
+        let mut want = counts(&t[truth_key]);
+        want.sort();
+        let got = summed(ours_key);
+        if got != want {
+            diffs.push(format!("sip {truth_key}: tshark {want:?}, exwatch {got:?}"));
+        }
+    }
+    // calls, merged over flows by Call-ID
+    struct Call {
+        from: Value,
+        to: Value,
+        methods: Vec<(String, u64)>,
+        codes: Vec<(String, u64)>,
+        transports: Vec<String>,
+        auth: Vec<String>,
+    }
+    let mut calls: Vec<(String, Call)> = Vec::new();
+    for f in &ours {
+        let transport = f["sip"]["transport"].as_str().unwrap_or("?").to_string();
+        for c in f["sip"]["calls"].as_array().into_iter().flatten() {
+            let id = c["call_id"].as_str().unwrap_or("?").to_string();
+            let i = match calls.iter().position(|(k, _)| *k == id) {
+                Some(i) => i,
+                None => {
+                    calls.push((
+                        id,
+                        Call {
+                            from: c["from"].clone(),
+                            to: c["to"].clone(),
+                            methods: Vec::new(),
+                            codes: Vec::new(),
+                            transports: Vec::new(),
+                            auth: Vec::new(),
+                        },
+                    ));
+                    calls.len() - 1
+                }
+            };
+            let e = &mut calls[i].1;
+            for (k, n) in counts(&c["methods"]) {
+                bump(&mut e.methods, k, n);
+            }
+            for (k, n) in counts(&c["status_codes"]) {
+                bump(&mut e.codes, k, n);
+            }
+            if !e.transports.contains(&transport) {
+                e.transports.push(transport.clone());
+            }
+            for a in strs(&c["auth_schemes"]) {
+                if !e.auth.contains(&a) {
+                    e.auth.push(a);
+                }
+            }
+        }
+    }
+    let want_calls = t["calls"].as_array().cloned().unwrap_or_default();
+    if want_calls.len() != calls.len() {
+        diffs.push(format!(
+            "sip calls: tshark {}, exwatch {}",
+            want_calls.len(),
+            calls.len()
+        ));
+    }
+    for w in &want_calls {
+        let id = w["call_id"].as_str().unwrap_or("?");
+        let Some((_, c)) = calls.iter_mut().find(|(k, _)| k == id) else {
+            diffs.push(format!("sip call {id}: not in exwatch's records"));
+            continue;
+        };
+        check(&mut diffs, id, "from", &w["from"], &c.from);
+        check(&mut diffs, id, "to", &w["to"], &c.to);
+        let mut wm = counts(&w["methods"]);
+        let mut wc = counts(&w["status_codes"]);
+        wm.sort();
+        wc.sort();
+        c.methods.sort();
+        c.codes.sort();
+        if wm != c.methods {
+            diffs.push(format!("sip call {id} methods: tshark {wm:?}, exwatch {:?}", c.methods));
+        }
+        if wc != c.codes {
+            diffs.push(format!(
+                "sip call {id} status codes: tshark {wc:?}, exwatch {:?}",
+                c.codes
+            ));
+        }
+        let mut wt = strs(&w["transports"]);
+        let mut wa = strs(&w["auth_schemes"]);
+        wt.sort();
+        wa.sort();
+        c.transports.sort();
+        c.auth.sort();
+        if wt != c.transports {
+            diffs.push(format!(
+                "sip call {id} transports: tshark {wt:?}, exwatch {:?}",
+                c.transports
+            ));
+        }
+        if wa != c.auth {
+            diffs.push(format!(
+                "sip call {id} auth schemes: tshark {wa:?}, exwatch {:?}",
+                c.auth
+            ));
+        }
+    }
+    // SDP media as a multiset of (call, carrying message, media, port, proto, address)
+    let key = |call: &Value, sip: &Value, media: &Value, port: &Value, proto: &Value, addr: &Value| {
+        let sip = match sip {
+            Value::Number(n) => n.to_string(),
+            v => v.as_str().unwrap_or("?").to_string(),
+        };
+        format!(
+            "{} {sip} {} {} {} {}",
+            call.as_str().unwrap_or("?"),
+            media.as_str().unwrap_or("?"),
+            port,
+            proto.as_str().unwrap_or("?"),
+            addr.as_str().unwrap_or("-")
+        )
+    };
+    let mut want_media: Vec<String> = t["sdp_media"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            key(
+                &m["call_id"],
+                &m["sip"],
+                &m["media"],
+                &m["port"],
+                &m["proto"],
+                &m["connection_address"],
+            )
+        })
+        .collect();
+    let mut got_media: Vec<String> = ours
+        .iter()
+        .flat_map(|f| f["sip"]["sdp_media"].as_array().into_iter().flatten())
+        .map(|m| {
+            key(
+                &m["call_id"],
+                &m["sip"],
+                &m["media"],
+                &m["port"],
+                &m["proto"],
+                &m["address"],
+            )
+        })
+        .collect();
+    want_media.sort();
+    got_media.sort();
+    if want_media != got_media {
+        diffs.push(format!("sip sdp media: tshark {want_media:?}, exwatch {got_media:?}"));
+    }
+    diffs
+}
+
 pub fn compare_ja3_with_tshark(cap: &std::path::Path, truth: &Value, recs: &[Value]) -> Option<Vec<String>> {
     if !truth["tls"].is_object() {
         return Some(Vec::new());
