@@ -7,7 +7,7 @@
 //! | `requests` | the first requests (bounded): `method`, `target`, `version`, `host`, `user_agent`, `content_type`, `content_length`, `chunked`, `service`, `rpc_backend` (`{host, port}`), `mapi_request_type`, `authorization` (`{scheme, user, ntlmssp_type}` or `null`), `status` (of the final response that answered it) |
 //! | `responses` | the first responses (bounded): `version`, `status`, `reason`, `server`, `content_type`, `content_length`, `chunked`, `www_authenticate` (challenge schemes), `ntlmssp_type` |
 //! | `services` | Exchange services named by any request: `owa`, `ews`, `activesync`, `mapi_emsmdb`, `mapi_nspi`, `rpc_over_http`, `autodiscover`, `oab`, `ecp`, `powershell` |
-//! | `rpc_backends` | RPC over HTTP `{host, port}` targets (6001 store, 6002 referral, 6004 NSPI) |
+//! | `rpc_backends` | RPC over HTTP `{host, port, interface}` targets: the port names the Exchange service behind the proxy (6001 store: `EMSMDB`, 6002 referral: `RFR`, 6004 address book: `NSPI`; `null` for another port) |
 //! | `auth_schemes`, `users` | `Authorization` schemes used and the user names they carried |
 //! | `basic_auth_in_cleartext` | `Authorization: Basic` crossed without TLS |
 //! | `request_body_bytes`, `response_body_bytes` | body bytes skipped |
@@ -16,6 +16,18 @@
 
 use super::json::Obj;
 use crate::proto::http::HttpSummary;
+
+/// The RPC interface behind an Exchange RPC-over-HTTP back-end port (the fixed ports the
+/// Exchange 2010 client access page documents: 6001 Information Store, 6002 referral service,
+/// 6004 address book proxy).
+pub fn rpc_backend_interface(port: u16) -> Option<&'static str> {
+    match port {
+        6001 => Some("EMSMDB"),
+        6002 => Some("RFR"),
+        6004 => Some("NSPI"),
+        _ => None,
+    }
+}
 
 pub fn write_http(o: &mut Obj<'_>, s: &HttpSummary) {
     o.u64("request_count", s.request_count)
@@ -31,7 +43,9 @@ pub fn write_http(o: &mut Obj<'_>, s: &HttpSummary) {
             o.bool("chunked", r.chunked).opt_str("service", r.service);
             match &r.rpc_backend {
                 Some((h, p)) => o.obj("rpc_backend", |o| {
-                    o.str("host", h).u64("port", *p as u64);
+                    o.str("host", h)
+                        .u64("port", *p as u64)
+                        .opt_str("interface", rpc_backend_interface(*p));
                 }),
                 None => o.null("rpc_backend"),
             };
@@ -58,7 +72,9 @@ pub fn write_http(o: &mut Obj<'_>, s: &HttpSummary) {
         })
         .str_array("services", s.services.iter().copied())
         .obj_array("rpc_backends", &s.rpc_backends, |o, (h, p)| {
-            o.str("host", h).u64("port", *p as u64);
+            o.str("host", h)
+                .u64("port", *p as u64)
+                .opt_str("interface", rpc_backend_interface(*p));
         })
         .str_array("auth_schemes", s.auth_schemes.iter().map(String::as_str))
         .str_array("users", s.users.iter().map(String::as_str))
