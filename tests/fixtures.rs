@@ -201,3 +201,30 @@ fn malformed_inputs_are_data() {
     assert_eq!(st["ip_fragments"]["frames"], 1);
     assert_eq!(common::flows(&recs).len(), 0);
 }
+
+/// The endpoint mapper's answer comes first; the first connection to the port it named was
+/// captured without its handshake and bind (fixtures/make-dcerpc-fixtures.sh cuts them out).
+/// That flow is still DCE/RPC and labelled by the answer, at every thread count.
+#[test]
+fn epm_labels_a_flow_whose_bind_was_not_captured() {
+    let cap = fixtures().join("pcap/dcerpc-epm-midstream.pcap");
+    for threads in [1, 2] {
+        let (code, recs, _) = common::read(&cap, threads);
+        assert_eq!(code, 0);
+        let mid: Vec<&Value> = common::flows(&recs)
+            .into_iter()
+            .filter(|f| f["tcp"]["flags_toserver"].as_str().is_some_and(|s| !s.contains('S')))
+            .collect();
+        assert_eq!(mid.len(), 1, "one flow without a handshake");
+        let f = mid[0];
+        assert!(
+            f["dcerpc"]["binds"].as_array().is_some_and(|b| b.is_empty()),
+            "no bind seen"
+        );
+        assert_eq!(f["app_proto"], "dcerpc");
+        assert_eq!(f["expected"]["by"], "epm");
+        assert_eq!(f["expected"]["interface_name"], "EMSMDB");
+        assert_eq!(f["expected"]["interface"], "a4f1db00-ca47-1067-b31f-00dd010662da");
+        assert_eq!(common::stats(&recs)["expectations"]["flows_matched"], 2);
+    }
+}

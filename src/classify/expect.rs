@@ -84,9 +84,9 @@ impl Expectations {
         self.map.insert(key, entry);
     }
 
-    /// The expectation a flow meets: its server endpoint was announced (for UDP media, either
-    /// end: RTP has no client and server) before the flow began and has not expired, by another
-    /// flow.
+    /// The expectation a flow meets: its server endpoint was announced (for UDP media, and for
+    /// a TCP flow picked up without its handshake, either end: RTP has no client and server, and
+    /// a port guess can swap them) before the flow began and has not expired, by another flow.
     pub fn lookup(&self, f: &FlowEnds) -> Option<&Expected> {
         let live = |addr: Addr, port: u16| {
             self.map
@@ -96,7 +96,8 @@ impl Expectations {
                 .map(|e| &e.expected)
         };
         match f.proto {
-            IPPROTO_TCP => live(f.server, f.server_port),
+            IPPROTO_TCP if f.handshake_seen => live(f.server, f.server_port),
+            IPPROTO_TCP => live(f.server, f.server_port).or_else(|| live(f.client, f.client_port)),
             IPPROTO_UDP => live(f.server, f.server_port).or_else(|| live(f.client, f.client_port)),
             _ => None,
         }
@@ -113,6 +114,9 @@ pub struct FlowEnds {
     pub proto: u8,
     pub start_ns: u64,
     pub first_idx: u64,
+    /// Client and server come from a SYN or SYN-ACK (else from a port guess, which a dynamic
+    /// RPC port above the client's can fool).
+    pub handshake_seen: bool,
 }
 
 #[cfg(test)]
@@ -155,6 +159,7 @@ mod tests {
             proto: IPPROTO_TCP,
             start_ns: start,
             first_idx: 7,
+            handshake_seen: true,
         }
     }
 
@@ -183,6 +188,16 @@ mod tests {
         let mut own = flow(101 * NS, 6001);
         own.first_idx = 1;
         assert!(e.lookup(&own).is_none(), "the announcing flow itself");
+        // picked up mid-stream, the port guess made the announced server the client
+        let mut swapped = flow(101 * NS, 50000);
+        (swapped.client_port, swapped.server_port) = (6001, 50000);
+        (swapped.client, swapped.server) = (swapped.server, swapped.client);
+        assert!(e.lookup(&swapped).is_none(), "a handshake says who the server is");
+        swapped.handshake_seen = false;
+        assert!(
+            e.lookup(&swapped).is_some(),
+            "without one, either end may be the announced one"
+        );
     }
 
     #[test]
@@ -210,6 +225,7 @@ mod tests {
             proto: IPPROTO_UDP,
             start_ns: 2 * NS,
             first_idx: 9,
+            handshake_seen: false,
         };
         assert!(e.lookup(&f).is_some());
     }

@@ -177,6 +177,7 @@ mod tests {
                 proto,
                 start_ns: 10 * NS,
                 first_idx: 20,
+                handshake_seen: true,
             },
             app_proto: app,
             app_proto_orig: None,

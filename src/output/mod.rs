@@ -128,6 +128,10 @@ pub fn flow_facts(f: &Flow) -> crate::classify::FlowFacts {
             proto: f.proto,
             start_ns: f.start_ns,
             first_idx: f.first_idx,
+            handshake_seen: matches!(
+                f.orientation,
+                crate::flow::Orientation::Syn | crate::flow::Orientation::SynAck
+            ),
         },
         app_proto: f.app.proto_name(),
         app_proto_orig: f.app.orig_name(),
