@@ -686,6 +686,7 @@ fn worker_loop<'a>(
     rx: Receiver<ToWorker<'a>>,
     tx: Sender<ToWriter>,
     recycle: Sender<(u64, Vec<FrameRef>)>,
+    written: Receiver<Records>,
 ) {
     // a closed channel without End (the reader panicked) still writes what there is
     let mut reason = EndReason::EndOfInput;
@@ -707,6 +708,10 @@ fn worker_loop<'a>(
                 let _ = recycle.send((b.seq, v));
             }
             ToWorker::Tick(now) => {
+                // take back a written tick's buffers, so a tick allocates nothing
+                if let Ok(r) = written.try_recv() {
+                    w.recycle(r);
+                }
                 let _ = tx.send(ToWriter::Tick(id, w.tick(now)));
             }
             ToWorker::End(why) => {
@@ -727,6 +732,7 @@ fn writer_loop(
     out: &mut dyn Write,
     flush_ticks: bool,
     catalog: Arc<Catalog>,
+    backs: Vec<Sender<Records>>,
 ) -> (Stats, Option<std::io::Error>) {
     let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
@@ -741,6 +747,11 @@ fn writer_loop(
                         .map(|q| q.pop_front().expect("checked non-empty"))
                         .collect();
                     writer.tick(&mut all);
+                    // the buffers go back to their workers (dropped when a worker has enough)
+                    for (w, mut r) in all.into_iter().enumerate() {
+                        r.clear();
+                        let _ = backs[w].try_send(r);
+                    }
                 }
             }
             ToWriter::Done(s) => stats.merge(&s),
@@ -780,19 +791,22 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         let (wtx, wrx) = bounded::<ToWriter>(WRITER_QUEUE);
         let (rtx, rrx) = unbounded::<(u64, Vec<FrameRef>)>();
         let mut txs = Vec::with_capacity(n);
+        let mut backs = Vec::with_capacity(n);
         for id in 0..n {
             let (tx, rx) = bounded::<ToWorker<'_>>(QUEUE_BATCHES);
             txs.push(tx);
             let w = Worker::new(cfg, n);
             let wtx = wtx.clone();
             let rtx = rtx.clone();
-            s.spawn(move || worker_loop(id, w, rx, wtx, rtx));
+            let (back_tx, back_rx) = bounded::<Records>(2);
+            backs.push(back_tx);
+            s.spawn(move || worker_loop(id, w, rx, wtx, rtx, back_rx));
         }
         drop(wtx);
         drop(rtx);
         let flush_ticks = is_live(&live);
         let catalog = cfg.catalog.clone();
-        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, catalog));
+        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, catalog, backs));
 
         let mut clock = Clock {
             next_tick: None,
