@@ -3,32 +3,39 @@
 //! nothing.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use etherparse::PacketBuilder;
 use exwatch::capture::{Frame, LinkType};
 use exwatch::decode;
 use exwatch::flow::{EndReason, FlowConfig, FlowTable, PacketIn};
-use std::sync::Mutex;
-
-/// The allocation counter is global: tests measure one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 struct Counting;
 
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread: the test harness allocates on its own threads (starting
+    /// the next test, reporting one) while a measurement runs.
+    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn count() {
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+fn allocs() -> usize {
+    ALLOCS.with(|c| c.get())
+}
 
 // SAFETY: forwards to the system allocator, only counting calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        count();
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        count();
         unsafe { System.realloc(p, l, n) }
     }
 }
@@ -60,7 +67,6 @@ fn frame_to(port: u16, from_client: bool, seq: u32, ack: u32, syn: bool, payload
 
 #[test]
 fn steady_state_packets_do_not_allocate() {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let data = [0x17u8; 1200];
     let mut frames = vec![
         tcp_frame(true, 1000, 0, true, &[]),
@@ -82,7 +88,6 @@ fn steady_state_packets_do_not_allocate() {
 /// where it lies in the segment (no copy into a line buffer) and counted without allocating.
 #[test]
 fn smtp_commands_do_not_allocate() {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut frames = vec![
         frame_to(25, true, 1000, 0, true, &[]),
         frame_to(25, false, 9000, 1001, true, &[]),
@@ -148,11 +153,12 @@ fn allocations_after(frames: &[Vec<u8>], setup: usize) -> (usize, Option<&'stati
     for (i, f) in frames[..setup].iter().enumerate() {
         feed(&mut table, i, f);
     }
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = allocs();
+    assert!(before > 0, "the counter sees this thread's allocations (setting up the flow made some)");
     for (i, f) in frames.iter().enumerate().skip(setup) {
         feed(&mut table, i, f);
     }
-    let after = ALLOCS.load(Ordering::Relaxed);
+    let after = allocs();
     assert_eq!(table.len(), 1);
     assert_eq!(ended, 0);
     let mut proto = None;
@@ -169,7 +175,6 @@ fn sip_messages_do_not_allocate_once_known() {
     use exwatch::proto::sip::SipState;
     use exwatch::proto::sip::summary::MAX_SDP_MEDIA;
     use exwatch::proto::{Direction, StreamParser};
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let tcp = include_bytes!("../fixtures/pdu/sip/sipp-tcp.seg");
     let invite = include_bytes!("../fixtures/pdu/sip/udp-udp-00-c.bin");
     let segs: Vec<_> = segments(tcp).collect();
@@ -186,7 +191,7 @@ fn sip_messages_do_not_allocate_once_known() {
         st.feed(d0, b, 0);
         udp.datagram(Direction::ToServer, invite);
     }
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = allocs();
     for _ in 0..10 {
         for &(d, p) in &segs {
             st.feed(d, p, 0);
@@ -195,7 +200,7 @@ fn sip_messages_do_not_allocate_once_known() {
         st.feed(d0, b, 0);
         udp.datagram(Direction::ToServer, invite);
     }
-    let n = ALLOCS.load(Ordering::Relaxed) - before;
+    let n = allocs() - before;
     assert_eq!(n, 0, "{n} allocations");
     assert!(st.summary().sdp_media_dropped > 0 && udp.summary().sdp_media_dropped > 0);
 }
