@@ -154,7 +154,10 @@ fn allocations_after(frames: &[Vec<u8>], setup: usize) -> (usize, Option<&'stati
         feed(&mut table, i, f);
     }
     let before = allocs();
-    assert!(before > 0, "the counter sees this thread's allocations (setting up the flow made some)");
+    assert!(
+        before > 0,
+        "the counter sees this thread's allocations (setting up the flow made some)"
+    );
     for (i, f) in frames.iter().enumerate().skip(setup) {
         feed(&mut table, i, f);
     }
