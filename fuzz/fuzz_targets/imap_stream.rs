@@ -5,29 +5,16 @@
 
 #![no_main]
 
+mod common;
+
+use exwatch::proto::Direction;
 use exwatch::proto::imap::{ImapState, probe_imap, state::MAX_LINE_BYTES};
-use exwatch::proto::{Direction, StreamParser, Verdict};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = probe_imap(Direction::ToClient, data);
     let _ = probe_imap(Direction::ToServer, data);
     let mut s = ImapState::new();
-    let mut d = data;
-    while let [h, n, rest @ ..] = d {
-        let dir = if h & 0x80 == 0 { Direction::ToServer } else { Direction::ToClient };
-        if h & 0x7f == 0x7f {
-            s.gap(dir, *n as u64 * 97);
-            d = rest;
-            continue;
-        }
-        let n = (*n as usize).min(rest.len());
-        let (chunk, tail) = rest.split_at(n);
-        d = tail;
-        if s.feed(dir, chunk, 0) != Verdict::Continue {
-            break;
-        }
-        assert!(s.buffered_bytes() <= 4 * MAX_LINE_BYTES + 4096);
-    }
+    common::drive_stream(&mut s, data, |s| s.buffered_bytes() <= 4 * MAX_LINE_BYTES + 4096);
     let _ = s.summary();
 });

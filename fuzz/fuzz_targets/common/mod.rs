@@ -235,3 +235,27 @@ impl Flows {
         assert_eq!(self.ended.bytes, self.expected_bytes, "bytes lost or double-counted");
     }
 }
+
+/// Drive a line-protocol stream parser (HTTP, IMAP, POP3) with fuzz bytes cut into chunks: each
+/// `[h, n, n bytes]`, sent in the direction `h`'s top bit picks (clear: to the server), or a gap
+/// of `n × 97` bytes when `h`'s low seven bits are all set. Stops when the parser does; checks
+/// after every chunk that `bounded` holds (its buffers stay within their limits).
+pub fn drive_stream<P: exwatch::proto::StreamParser>(p: &mut P, data: &[u8], bounded: impl Fn(&P) -> bool) {
+    use exwatch::proto::{Direction, Verdict};
+    let mut d = data;
+    while let [h, n, rest @ ..] = d {
+        let dir = if h & 0x80 == 0 { Direction::ToServer } else { Direction::ToClient };
+        if h & 0x7f == 0x7f {
+            p.gap(dir, *n as u64 * 97);
+            d = rest;
+            continue;
+        }
+        let n = (*n as usize).min(rest.len());
+        let (chunk, tail) = rest.split_at(n);
+        d = tail;
+        if p.feed(dir, chunk, 0) != Verdict::Continue {
+            break;
+        }
+        assert!(bounded(p), "a buffer outgrew its limit");
+    }
+}
