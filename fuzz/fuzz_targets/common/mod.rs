@@ -244,7 +244,11 @@ pub fn drive_stream<P: exwatch::proto::StreamParser>(p: &mut P, data: &[u8], bou
     use exwatch::proto::{Direction, Verdict};
     let mut d = data;
     while let [h, n, rest @ ..] = d {
-        let dir = if h & 0x80 == 0 { Direction::ToServer } else { Direction::ToClient };
+        let dir = if h & 0x80 == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
         if h & 0x7f == 0x7f {
             p.gap(dir, *n as u64 * 97);
             d = rest;
