@@ -95,15 +95,21 @@ pub fn flow_of_stream<'a>(truth: &Value, recs: &'a [Value], stream: &Value) -> O
         .as_array()?
         .iter()
         .find(|c| &c["stream"] == stream)?;
-    let ends = |r: &Value, a: &str, b: &str| {
+    recs.iter()
+        .filter(|r| r["event_type"] == "flow" && r["transport"] == "tcp")
+        .find(|r| is_conversation(r, conv))
+}
+
+/// A flow record and a tshark conversation have the same endpoints, in either orientation
+/// (tshark's client guess for a flow without a handshake can differ from exwatch's).
+fn is_conversation(r: &Value, conv: &Value) -> bool {
+    let ends = |a: &str, b: &str| {
         r["src_ip"] == conv[a]
             && r["dst_ip"] == conv[b]
             && r["src_port"] == conv[format!("{a}_port").as_str()]
             && r["dst_port"] == conv[format!("{b}_port").as_str()]
     };
-    recs.iter()
-        .filter(|r| r["event_type"] == "flow" && r["transport"] == "tcp")
-        .find(|r| ends(r, "client", "server") || ends(r, "server", "client"))
+    ends("client", "server") || ends("server", "client")
 }
 
 fn check(diffs: &mut Vec<String>, id: &str, what: &str, want: &Value, got: &Value) {
@@ -894,16 +900,7 @@ fn proto_obj<'a>(
     id: &str,
     stream: &Value,
 ) -> Option<&'a Value> {
-    let Some(f) = flow_of_stream(truth, recs, stream) else {
-        diffs.push(format!("{id}: no flow"));
-        return None;
-    };
-    let m = &f[key];
-    if !m.is_object() {
-        diffs.push(format!("{id}: no {key} object (app_proto {})", f["app_proto"]));
-        return None;
-    }
-    Some(m)
+    proto_flow(diffs, truth, recs, id, stream, key).map(|f| &f[key])
 }
 
 /// The flow records that carry a `key` object.
@@ -1226,13 +1223,7 @@ pub fn compare_dcerpc(truth: &Value, recs: &[Value]) -> Vec<String> {
     // capture's stream 12 is "c1222"); its PDUs are then missing from the truth
     let tshark_dcerpc = |f: &Value| {
         truth["conversations"]["tcp"].as_array().into_iter().flatten().any(|c| {
-            let same = |a: &str, b: &str| {
-                f["src_ip"] == c[a]
-                    && f["dst_ip"] == c[b]
-                    && f["src_port"] == c[format!("{a}_port").as_str()]
-                    && f["dst_port"] == c[format!("{b}_port").as_str()]
-            };
-            (same("client", "server") || same("server", "client"))
+            is_conversation(f, c)
                 && c["app_protocols"]
                     .as_array()
                     .is_some_and(|p| p.iter().any(|x| x == "dcerpc"))
