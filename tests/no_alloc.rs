@@ -8,6 +8,10 @@ use etherparse::PacketBuilder;
 use exwatch::capture::{Frame, LinkType};
 use exwatch::decode;
 use exwatch::flow::{EndReason, FlowConfig, FlowTable, PacketIn};
+use exwatch::proto::http::HttpState;
+use exwatch::proto::imap::ImapState;
+use exwatch::proto::pop3::Pop3State;
+use exwatch::proto::{Direction, StreamParser};
 
 struct Counting;
 
@@ -177,7 +181,7 @@ fn sip_messages_do_not_allocate_once_known() {
     use exwatch::proto::segments::segments;
     use exwatch::proto::sip::SipState;
     use exwatch::proto::sip::summary::MAX_SDP_MEDIA;
-    use exwatch::proto::{Direction, StreamParser};
+
     let tcp = include_bytes!("../fixtures/pdu/sip/sipp-tcp.seg");
     let invite = include_bytes!("../fixtures/pdu/sip/udp-udp-00-c.bin");
     let segs: Vec<_> = segments(tcp).collect();
@@ -206,4 +210,67 @@ fn sip_messages_do_not_allocate_once_known() {
     let n = allocs() - before;
     assert_eq!(n, 0, "{n} allocations");
     assert!(st.summary().sdp_media_dropped > 0 && udp.summary().sdp_media_dropped > 0);
+}
+
+// HTTP, IMAP and POP3: once a session is warm, the lines of further requests, commands and
+// replies, and the bodies, literals and multi-line responses they carry, are parsed in place
+// (the kept records are bounded and already full, counters already have their names).
+
+/// Feeds `round` (pairs of direction and bytes) `n` times.
+fn feed<P: StreamParser>(p: &mut P, round: &[(Direction, &[u8])], n: usize) {
+    for _ in 0..n {
+        for (d, b) in round {
+            p.feed(*d, b, 0);
+        }
+    }
+}
+
+fn allocs_during(f: impl FnOnce()) -> usize {
+    let before = allocs();
+    f();
+    allocs() - before
+}
+
+#[test]
+fn warm_sessions_do_not_allocate_per_line() {
+    use Direction::{ToClient as S, ToServer as C};
+    let body = vec![b'x'; 4000];
+
+    let http: [(Direction, &[u8]); 4] = [
+        (C, b"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail\r\nAuthorization: Basic YWxpY2U6UzNjcmV0IQ==\r\nContent-Length: 4000\r\n\r\n"),
+        (C, &body),
+        (S, b"HTTP/1.1 200 OK\r\nServer: Microsoft-IIS/10.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        (S, b"5\r\nhello\r\n0\r\n\r\n"),
+    ];
+    let mut h = HttpState::new();
+    // past the kept requests and responses (32 each), with the line buffers grown
+    feed(&mut h, &http, 40);
+    let n = allocs_during(|| feed(&mut h, &http, 100));
+    assert_eq!(n, 0, "http");
+    assert_eq!(h.summary().request_count, 140);
+
+    let imap: [(Direction, &[u8]); 4] = [
+        (C, b"a1 UID FETCH 1 BODY[]\r\n"),
+        (S, b"* 1 FETCH (BODY[] {4000}\r\n"),
+        (S, &body),
+        (S, b")\r\na1 OK done\r\n"),
+    ];
+    let mut m = ImapState::new();
+    m.feed(S, b"* OK [CAPABILITY IMAP4rev1 STARTTLS] Microsoft Exchange\r\n", 0);
+    feed(&mut m, &imap, 2);
+    let n = allocs_during(|| feed(&mut m, &imap, 100));
+    assert_eq!(n, 0, "imap");
+    assert_eq!(m.summary().literal_bytes, 102 * 4000);
+
+    let pop3: [(Direction, &[u8]); 4] = [
+        (C, b"RETR 1\r\n"),
+        (S, b"+OK 4000 octets\r\n"),
+        (S, &body),
+        (S, b"\r\n.\r\n"),
+    ];
+    let mut p = Pop3State::new();
+    p.feed(S, b"+OK The Microsoft Exchange POP3 service is ready.\r\n", 0);
+    feed(&mut p, &pop3, 2);
+    let n = allocs_during(|| feed(&mut p, &pop3, 100));
+    assert_eq!(n, 0, "pop3");
 }
