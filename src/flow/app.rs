@@ -131,7 +131,7 @@ impl AppLayer {
             // none of them, the client's verbs (USER, AUTH, ...) are not enough (FTP has them)
             let server_spoke = dir == Direction::ToServer && self.refused[Direction::ToClient.index()];
             match choose(dir, view, server_spoke) {
-                Some(app) => {
+                Choice::App(app) => {
                     self.app = app;
                     // replay what was held (the other direction first: it came earlier), then
                     // the rest of this chunk
@@ -156,26 +156,29 @@ impl AppLayer {
                         self.feed(dir, data, ts_ns);
                     }
                 }
-                None if view.len() >= MAX_PROBE_BYTES || !needs_more(dir, view) => {
-                    // This direction matches nothing; the other may still (a capture that
-                    // starts mid-stream can show either side first).
-                    self.refused[d] = true;
-                    self.probe[d] = Vec::new();
-                    if self.refused[1 - d] {
-                        self.app = App::Unknown;
-                        self.done = true;
-                        self.probe = [Vec::new(), Vec::new()];
-                    }
-                }
-                None if !buffered => {
+                Choice::No => self.refuse(d),
+                Choice::NeedMore if view.len() >= MAX_PROBE_BYTES => self.refuse(d),
+                Choice::NeedMore if !buffered => {
                     let n = data.len().min(MAX_PROBE_BYTES);
                     self.probe[d].extend_from_slice(&data[..n]);
                 }
-                None => {}
+                Choice::NeedMore => {}
             }
             return;
         }
         self.feed(dir, data, ts_ns);
+    }
+
+    /// This direction's first bytes match nothing; the other may still (a capture that starts
+    /// mid-stream can show either side first).
+    fn refuse(&mut self, d: usize) {
+        self.refused[d] = true;
+        self.probe[d] = Vec::new();
+        if self.refused[1 - d] {
+            self.app = App::Unknown;
+            self.done = true;
+            self.probe = [Vec::new(), Vec::new()];
+        }
     }
 
     fn feed(&mut self, dir: Direction, data: &[u8], ts_ns: u64) {
@@ -324,48 +327,50 @@ fn name(app: &App) -> Option<&'static str> {
     }
 }
 
-/// The parser the first bytes of `dir` call for (`server_refused`: the server already spoke and
-/// matched no server-first protocol).
-fn choose(dir: Direction, data: &[u8], server_refused: bool) -> Option<App> {
-    if probe_tls(data) == Probe::Yes {
-        return Some(App::Tls(Box::default()));
-    }
-    if !server_refused {
-        if probe_smtp(dir, data) == Probe::Yes {
-            return Some(App::Smtp(Box::default()));
-        }
-        if probe_imap(dir, data) == Probe::Yes {
-            return Some(App::Imap(Box::default()));
-        }
-        if probe_pop3(dir, data) == Probe::Yes {
-            return Some(App::Pop3(Box::default()));
-        }
-    }
-    if probe_http(dir, data) == Probe::Yes {
-        return Some(App::Http(Box::default()));
-    }
-    if probe_sip(data) == Probe::Yes {
-        return Some(App::Sip(Box::default()));
-    }
-    if probe_dcerpc(data) == Probe::Yes {
-        return Some(App::Dcerpc(Box::default()));
-    }
-    if probe_ldap(data) == Probe::Yes {
-        return Some(App::Ldap(Box::default()));
-    }
-    None
+/// What probing a direction's first bytes decided.
+enum Choice {
+    App(App),
+    /// No probe said yes, but one could with more bytes.
+    NeedMore,
+    No,
 }
 
-/// Could more bytes still make a probe say yes?
-fn needs_more(dir: Direction, data: &[u8]) -> bool {
-    probe_tls(data) == Probe::NeedMore
-        || probe_smtp(dir, data) == Probe::NeedMore
-        || probe_imap(dir, data) == Probe::NeedMore
-        || probe_pop3(dir, data) == Probe::NeedMore
-        || probe_http(dir, data) == Probe::NeedMore
-        || probe_sip(data) == Probe::NeedMore
-        || probe_dcerpc(data) == Probe::NeedMore
-        || probe_ldap(data) == Probe::NeedMore
+/// The parser the first bytes of `dir` call for, each probe run once (`server_refused`: the
+/// server already spoke and matched no server-first protocol, so SMTP, IMAP and POP3 are not
+/// asked).
+fn choose(dir: Direction, data: &[u8], server_refused: bool) -> Choice {
+    type Make = fn() -> App;
+    type DirProbe = fn(Direction, &[u8]) -> Probe;
+    let server_first: [(DirProbe, Make); 3] = [
+        (probe_smtp, || App::Smtp(Box::default())),
+        (probe_imap, || App::Imap(Box::default())),
+        (probe_pop3, || App::Pop3(Box::default())),
+    ];
+    let mut more = false;
+    let mut answer = |p: Probe, make: Make| match p {
+        Probe::Yes => Some(make()),
+        Probe::NeedMore => {
+            more = true;
+            None
+        }
+        Probe::No => None,
+    };
+    let found = answer(probe_tls(data), || App::Tls(Box::default()))
+        .or_else(|| {
+            server_first
+                .iter()
+                .filter(|_| !server_refused)
+                .find_map(|&(probe, make)| answer(probe(dir, data), make))
+        })
+        .or_else(|| answer(probe_http(dir, data), || App::Http(Box::default())))
+        .or_else(|| answer(probe_sip(data), || App::Sip(Box::default())))
+        .or_else(|| answer(probe_dcerpc(data), || App::Dcerpc(Box::default())))
+        .or_else(|| answer(probe_ldap(data), || App::Ldap(Box::default())));
+    match found {
+        Some(app) => Choice::App(app),
+        None if more => Choice::NeedMore,
+        None => Choice::No,
+    }
 }
 
 #[cfg(test)]
