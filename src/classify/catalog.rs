@@ -76,6 +76,8 @@ macro_rules! words {
         pub enum $name { $($(#[$vm])* $v),+ }
         impl $name {
             pub const WORDS: &'static [&'static str] = &[$($w),+];
+            /// Every word, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$v),+];
             pub fn from_word(s: &str) -> Option<Self> {
                 match s { $($w => Some(Self::$v),)+ _ => None }
             }
@@ -88,7 +90,100 @@ macro_rules! words {
                 f.write_str(self.as_str())
             }
         }
+        impl Word for $name {
+            fn bit(self) -> u64 {
+                const { assert!(Self::ALL.len() <= 64, "a WordSet holds 64 words") };
+                1 << (self as u32)
+            }
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+        }
     };
+}
+
+/// A word of a closed vocabulary, as a member of a [`WordSet`].
+pub trait Word: Copy + fmt::Display + 'static {
+    fn bit(self) -> u64;
+    fn all() -> &'static [Self];
+}
+
+/// A set of words of one vocabulary (at most 64): a bitset, `Copy`, no allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WordSet<T>(u64, std::marker::PhantomData<T>);
+
+/// A set of [`Role`]s (one host may hold several: a 2016 mailbox server is also cas and hub).
+pub type RoleSet = WordSet<Role>;
+/// A set of [`Protocol`]s.
+pub type ProtocolSet = WordSet<Protocol>;
+
+impl<T: Word> WordSet<T> {
+    pub const EMPTY: WordSet<T> = WordSet(0, std::marker::PhantomData);
+
+    pub fn of(words: &[T]) -> Self {
+        words.iter().fold(Self::EMPTY, |s, &w| s.with(w))
+    }
+    #[must_use]
+    pub fn with(self, w: T) -> Self {
+        WordSet(self.0 | w.bit(), self.1)
+    }
+    pub fn insert(&mut self, w: T) {
+        self.0 |= w.bit();
+    }
+    pub fn contains(self, w: T) -> bool {
+        self.0 & w.bit() != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+    pub fn intersects(self, o: Self) -> bool {
+        self.0 & o.0 != 0
+    }
+    #[must_use]
+    pub fn union(self, o: Self) -> Self {
+        WordSet(self.0 | o.0, self.1)
+    }
+    /// The members, in vocabulary order.
+    pub fn iter(self) -> impl Iterator<Item = T> + Clone {
+        T::all().iter().copied().filter(move |w| self.contains(*w))
+    }
+}
+
+impl<T: Word> Default for WordSet<T> {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl<T: Word> FromIterator<T> for WordSet<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(it: I) -> Self {
+        it.into_iter().fold(Self::EMPTY, |s, w| s.with(w))
+    }
+}
+
+/// The words joined by `,` (`-` when empty).
+impl<T: Word> fmt::Display for WordSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("-");
+        }
+        for (i, w) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{w}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Word> fmt::Debug for WordSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{{self}}}")
+    }
 }
 
 words!(
@@ -345,6 +440,11 @@ struct PortIndex {
     /// `off[t][p]..off[t][p + 1]` are port `p`'s entries in `flat[t]` (t: 0 tcp, 1 udp).
     off: [Vec<u32>; 2],
     flat: [Vec<u16>; 2],
+    /// Entries a port alone cannot match, in catalog order: those listing `dynamic-rpc`, those
+    /// whose ports are `announced_by = "sdp"`, those listing `any`.
+    dynamic_rpc: Vec<u16>,
+    sdp: Vec<u16>,
+    any_port: Vec<u16>,
 }
 
 impl PortIndex {
@@ -394,6 +494,17 @@ impl PortIndex {
             idx.off[t] = off;
             idx.flat[t] = flat;
         }
+        let having = |f: &dyn Fn(&Entry) -> bool| {
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| f(e))
+                .map(|(i, _)| i as u16)
+                .collect::<Vec<u16>>()
+        };
+        idx.dynamic_rpc = having(&|e| e.ports.contains(&PortSpec::DynamicRpc));
+        idx.sdp = having(&|e| e.announced_by == Some(Announcer::Sdp));
+        idx.any_port = having(&|e| e.ports.contains(&PortSpec::Any));
         idx
     }
 
@@ -502,6 +613,21 @@ impl Catalog {
         self.index.get(proto, port).iter().map(|&i| &self.entries[i as usize])
     }
 
+    /// The entries listing `dynamic-rpc` (a port the endpoint mapper hands out), in catalog order.
+    pub fn dynamic_rpc_entries(&self) -> impl ExactSizeIterator<Item = &Entry> + Clone {
+        self.index.dynamic_rpc.iter().map(|&i| &self.entries[i as usize])
+    }
+
+    /// The entries whose ports SIP/SDP announces (`announced_by = "sdp"`), in catalog order.
+    pub fn sdp_entries(&self) -> impl ExactSizeIterator<Item = &Entry> + Clone {
+        self.index.sdp.iter().map(|&i| &self.entries[i as usize])
+    }
+
+    /// The entries listing the port `any`, in catalog order.
+    pub fn any_port_entries(&self) -> impl ExactSizeIterator<Item = &Entry> + Clone {
+        self.index.any_port.iter().map(|&i| &self.entries[i as usize])
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -568,10 +694,10 @@ impl Catalog {
 }
 
 /// Line numbers of byte offsets.
-struct Lines(Vec<usize>);
+pub(super) struct Lines(Vec<usize>);
 
 impl Lines {
-    fn new(text: &str) -> Lines {
+    pub(super) fn new(text: &str) -> Lines {
         let mut v = vec![0];
         v.extend(
             text.bytes()
@@ -581,19 +707,19 @@ impl Lines {
         );
         Lines(v)
     }
-    fn line(&self, offset: usize) -> usize {
+    pub(super) fn line(&self, offset: usize) -> usize {
         self.0.partition_point(|&s| s <= offset).max(1)
     }
 }
 
-struct Ctx<'a> {
-    file: &'a str,
-    lines: Lines,
-    errors: &'a mut Vec<CatalogError>,
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a str,
+    pub(super) lines: Lines,
+    pub(super) errors: &'a mut Vec<CatalogError>,
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, offset: usize, message: String) {
+    pub(super) fn err(&mut self, offset: usize, message: String) {
         let line = self.lines.line(offset);
         self.errors.push(CatalogError {
             file: self.file.to_string(),
@@ -603,9 +729,9 @@ impl Ctx<'_> {
     }
 }
 
-type V<'i> = Spanned<DeValue<'i>>;
+pub(super) type V<'i> = Spanned<DeValue<'i>>;
 
-fn kind(v: &DeValue<'_>) -> &'static str {
+pub(super) fn kind(v: &DeValue<'_>) -> &'static str {
     match v {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",
@@ -824,7 +950,12 @@ fn string_list(cx: &mut Ctx<'_>, key: &str, v: &V<'_>, allow_empty: bool) -> Opt
     )
 }
 
-fn spanned_strings(cx: &mut Ctx<'_>, key: &str, v: &V<'_>, allow_empty: bool) -> Option<Vec<(usize, String)>> {
+pub(super) fn spanned_strings(
+    cx: &mut Ctx<'_>,
+    key: &str,
+    v: &V<'_>,
+    allow_empty: bool,
+) -> Option<Vec<(usize, String)>> {
     match v.get_ref() {
         DeValue::String(s) => Some(vec![(v.span().start, s.to_string())]),
         DeValue::Array(a) => {
@@ -1175,6 +1306,30 @@ source = { seed = "통합 메시징" }
             "SDP-announced ports are not matched by port"
         );
         assert!(ids(1, 25).is_empty(), "ICMP");
+    }
+
+    #[test]
+    fn word_sets_and_the_lists_a_port_cannot_find() {
+        let s = RoleSet::of(&[Role::Cas, Role::Hub, Role::Cas]);
+        assert_eq!(s.len(), 2);
+        assert!(s.contains(Role::Hub) && !s.contains(Role::Edge));
+        assert_eq!(s.to_string(), "hub,cas", "vocabulary order");
+        assert_eq!(format!("{:?}", RoleSet::EMPTY), "{-}");
+        assert!(s.intersects(RoleSet::EMPTY.with(Role::Cas)));
+        assert_eq!(Role::ALL.len(), Role::WORDS.len());
+        let all: ProtocolSet = Protocol::ALL.iter().copied().collect();
+        assert_eq!(all.len(), Protocol::ALL.len());
+
+        let c = load(GOOD).expect("loads");
+        let ids = |it: &mut dyn Iterator<Item = &Entry>| it.map(|e| e.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&mut c.dynamic_rpc_entries()), ["t.hub-edge-smtp"]);
+        assert_eq!(ids(&mut c.sdp_entries()), ["t.rtp"]);
+        assert!(c.any_port_entries().len() == 0);
+        let emb = Catalog::embedded();
+        for e in emb.any_port_entries() {
+            assert!(e.ports.contains(&PortSpec::Any), "{}", e.id);
+        }
+        assert!(emb.dynamic_rpc_entries().len() > 20);
     }
 
     #[test]
