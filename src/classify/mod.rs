@@ -19,6 +19,7 @@
 
 pub mod catalog;
 pub mod expect;
+pub mod inventory;
 
 use std::sync::Arc;
 
