@@ -274,3 +274,64 @@ fn warm_sessions_do_not_allocate_per_line() {
     let n = allocs_during(|| feed(&mut p, &pop3, 100));
     assert_eq!(n, 0, "pop3");
 }
+
+/// Per flow, the classify stage asks each end's roles and labels the flow: neither allocates.
+#[test]
+fn role_lookup_and_labels_do_not_allocate() {
+    use exwatch::classify::Catalog;
+    use exwatch::classify::inventory::Inventory;
+    use exwatch::classify::label::{ExpectKind, PathQuery};
+    use exwatch::classify::roles::{Evidence, Roles};
+    use exwatch::decode::Addr;
+    use exwatch::flow::IPPROTO_TCP;
+    use std::sync::Arc;
+
+    let text = "internal = [\"10.0.0.0/8\", \"fd00::/8\"]\n[roles]\nhub = [\"10.1.0.5\"]\nmailbox = [\"10.1.0.0/24\", \"fd00::5\"]\nclient = [\"10.20.0.0/16\"]\n";
+    let inv = Inventory::from_text("site.toml", text).expect("inventory");
+    let mut roles = Roles::new(Some(Arc::new(inv)));
+    let dc = Addr::v4([10, 2, 0, 1]);
+    assert!(
+        roles
+            .infer(dc, Evidence::Kerberos.role(), Evidence::Kerberos, 1)
+            .is_some()
+    );
+    let catalog = Catalog::embedded();
+    let hosts = [
+        Addr::v4([10, 1, 0, 5]),
+        Addr::v4([10, 1, 0, 9]),
+        Addr::v4([10, 20, 3, 4]),
+        Addr::v4([8, 8, 8, 8]),
+        dc,
+        Addr::v6([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]),
+    ];
+    let mut labelled = 0;
+    let n = allocs_during(|| {
+        for (i, c) in hosts.iter().enumerate() {
+            for s in &hosts {
+                for (port, app) in [
+                    (25, Some("smtp")),
+                    (443, Some("tls")),
+                    (135, Some("dcerpc")),
+                    (59000, None),
+                ] {
+                    let q = PathQuery {
+                        transport: IPPROTO_TCP,
+                        server_port: port,
+                        app_proto: app,
+                        app_proto_orig: None,
+                        tls_from_start: true,
+                        client: roles.role_of(c),
+                        server: roles.role_of(s),
+                        expectation: (i % 2 == 0).then_some(ExpectKind::Epm {
+                            interface: Some("EMSMDB"),
+                        }),
+                    };
+                    let m = catalog.label(&q);
+                    labelled += m.others().count() + m.entry().is_some() as usize;
+                }
+            }
+        }
+    });
+    assert!(labelled > 0);
+    assert_eq!(n, 0, "allocations while looking roles up and labelling");
+}

@@ -139,6 +139,10 @@ impl<T: Word> WordSet<T> {
     pub fn len(self) -> usize {
         self.0.count_ones() as usize
     }
+    #[must_use]
+    pub fn without(self, w: T) -> Self {
+        WordSet(self.0 & !w.bit(), self.1)
+    }
     pub fn intersects(self, o: Self) -> bool {
         self.0 & o.0 != 0
     }
@@ -611,6 +615,16 @@ impl Catalog {
     /// catalog order.
     pub fn port_candidates(&self, proto: u8, port: u16) -> impl ExactSizeIterator<Item = &Entry> + Clone {
         self.index.get(proto, port).iter().map(|&i| &self.entries[i as usize])
+    }
+
+    /// [`Catalog::port_candidates`] as entry numbers (for the label matcher).
+    pub(super) fn port_ids(&self, proto: u8, port: u16) -> &[u16] {
+        self.index.get(proto, port)
+    }
+
+    /// The entry numbers of the `dynamic-rpc`, `sdp` and `any`-port lists.
+    pub(super) fn special_ids(&self) -> (&[u16], &[u16], &[u16]) {
+        (&self.index.dynamic_rpc, &self.index.sdp, &self.index.any_port)
     }
 
     /// The entries listing `dynamic-rpc` (a port the endpoint mapper hands out), in catalog order.

@@ -20,6 +20,7 @@
 pub mod catalog;
 pub mod expect;
 pub mod inventory;
+pub mod label;
 pub mod roles;
 
 use std::sync::Arc;
