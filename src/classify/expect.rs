@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::decode::Addr;
 use crate::flow::announce::{Announced, Announcement};
+pub use crate::flow::facts::FlowEnds;
 use crate::flow::{IPPROTO_TCP, IPPROTO_UDP};
 use crate::output::community_id_v1;
 
@@ -102,21 +103,6 @@ impl Expectations {
             _ => None,
         }
     }
-}
-
-/// A flow's endpoints and start, as the lookup needs them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlowEnds {
-    pub client: Addr,
-    pub client_port: u16,
-    pub server: Addr,
-    pub server_port: u16,
-    pub proto: u8,
-    pub start_ns: u64,
-    pub first_idx: u64,
-    /// Client and server come from a SYN or SYN-ACK (else from a port guess, which a dynamic
-    /// RPC port above the client's can fool).
-    pub handshake_seen: bool,
 }
 
 #[cfg(test)]

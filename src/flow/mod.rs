@@ -14,6 +14,7 @@
 
 pub mod announce;
 pub mod app;
+pub mod facts;
 pub mod key;
 pub mod reassembly;
 
@@ -184,6 +185,8 @@ pub struct Flow {
     /// IP fragment frames among `pkts`, and the datagrams they made.
     pub ip_fragments: u64,
     pub ip_datagrams: u64,
+    /// The [`facts::notable`] bits already sent to the classify stage as sightings.
+    pub notable_sent: u32,
     /// Bumped each time a slot is reused, so stale timer entries are recognised.
     generation: u32,
     class: TimerClass,
@@ -291,6 +294,8 @@ pub struct FlowTable {
     pub counters: FlowCounters,
     /// Endpoints announced by flows' payloads since the last [`FlowTable::take_announcements`].
     announcements: Vec<announce::Announcement>,
+    /// Open flows whose facts gained a notable bit since the last [`FlowTable::take_sightings`].
+    sightings: Vec<facts::Sighting>,
 }
 
 impl FlowTable {
@@ -305,6 +310,7 @@ impl FlowTable {
             cfg,
             counters: FlowCounters::default(),
             announcements: Vec::new(),
+            sightings: Vec::new(),
         }
     }
 
@@ -315,6 +321,11 @@ impl FlowTable {
     /// Move the announcements made since the last call to `into`.
     pub fn take_announcements(&mut self, into: &mut Vec<announce::Announcement>) {
         into.append(&mut self.announcements);
+    }
+
+    /// Move the sightings made since the last call to `into`.
+    pub fn take_sightings(&mut self, into: &mut Vec<facts::Sighting>) {
+        into.append(&mut self.sightings);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -431,6 +442,9 @@ impl FlowTable {
         if !f.app.announced.is_empty() {
             stamp(&mut self.announcements, f, p.ts_ns);
         }
+        if has_payload(&p.l4) {
+            sight(&mut self.sightings, f, p.ts_ns);
+        }
         if class != f.class {
             f.class = class;
             let deadline = f.last_ns.saturating_add(timeouts[class as usize]);
@@ -519,6 +533,7 @@ impl FlowTable {
             icmp_errors: 0,
             ip_fragments: 0,
             ip_datagrams: 0,
+            notable_sent: 0,
             generation,
             class,
         });
@@ -687,6 +702,28 @@ fn stamp(out: &mut Vec<announce::Announcement>, f: &mut Flow, ts_ns: u64) {
             what: a.what,
             by_idx: f.first_idx,
             by,
+        });
+    }
+}
+
+/// The packet carried transport payload (only then can a parser have learnt something).
+fn has_payload(l4: &L4<'_>) -> bool {
+    match l4 {
+        L4::Tcp(t) => !t.payload.is_empty(),
+        L4::Udp { payload, .. } => !payload.is_empty(),
+        _ => false,
+    }
+}
+
+/// When the flow's facts gained a notable bit ([`facts::notable`]), queue a snapshot for the
+/// classify stage, so a finding is raised now and not when the flow ends.
+fn sight(out: &mut Vec<facts::Sighting>, f: &mut Flow, ts_ns: u64) {
+    let n = facts::notable(&f.app);
+    if n & !f.notable_sent != 0 {
+        f.notable_sent |= n;
+        out.push(facts::Sighting {
+            ts_ns,
+            flow: facts::flow_facts(f),
         });
     }
 }

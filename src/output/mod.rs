@@ -117,28 +117,6 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
     write_app(&mut o, &f.app);
 }
 
-/// What the classify stage needs of a flow record.
-pub fn flow_facts(f: &Flow) -> crate::classify::FlowFacts {
-    crate::classify::FlowFacts {
-        ends: crate::classify::FlowEnds {
-            client: f.client,
-            client_port: f.client_port,
-            server: f.server,
-            server_port: f.server_port,
-            proto: f.proto,
-            start_ns: f.start_ns,
-            first_idx: f.first_idx,
-            handshake_seen: matches!(
-                f.orientation,
-                crate::flow::Orientation::Syn | crate::flow::Orientation::SynAck
-            ),
-        },
-        app_proto: f.app.proto_name(),
-        app_proto_orig: f.app.orig_name(),
-        encryption: f.app.encryption(),
-    }
-}
-
 /// One object per parsed protocol (`app_proto` and `encryption` are the classify stage's).
 fn write_app(o: &mut Obj<'_>, a: &AppLayer) {
     for app in [a.before_tls.as_ref(), Some(&a.app)].into_iter().flatten() {
