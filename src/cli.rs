@@ -151,6 +151,9 @@ pub struct LimitArgs {
     /// Add DIR's *.toml files (site-specific data paths) to the catalog; may be repeated.
     #[arg(long = "signatures-extra", value_name = "DIR")]
     pub signatures_extra: Vec<PathBuf>,
+    /// Write `<redacted>` instead of user names in findings (passwords are never written).
+    #[arg(long)]
+    pub redact_users: bool,
 }
 
 impl LimitArgs {
@@ -185,6 +188,8 @@ impl LimitArgs {
                 timeout_ns: self.frag_timeout.saturating_mul(NS),
             },
             catalog: Catalog::embedded(),
+            inventory: None,
+            redact_users: self.redact_users,
         }
     }
 }

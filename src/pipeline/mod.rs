@@ -21,10 +21,12 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::capture::{Damage, Frame, Input, LinkType, MappedFile, OpenError, StreamReader};
+use crate::classify::inventory::Inventory;
 use crate::classify::{Catalog, Classifier, FlowFacts};
 use crate::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
 use crate::decode::{self, L4};
 use crate::flow::announce::Announcement;
+use crate::flow::facts::Sighting;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable, PacketIn};
 use crate::output::{self, Stats, stats::PACKET_TIME_SAMPLE_EVERY};
 
@@ -47,6 +49,19 @@ pub struct Config {
     pub defrag: DefragLimits,
     /// The data-path catalog the classify stage labels flows with.
     pub catalog: Arc<Catalog>,
+    /// The site's hosts and roles (`--inventory`).
+    pub inventory: Option<Arc<Inventory>>,
+    /// Hide user names in findings (`--redact-users`).
+    pub redact_users: bool,
+}
+
+impl Config {
+    /// The classify stage this configuration asks for.
+    fn classifier(&self) -> Classifier {
+        let mut c = Classifier::new(self.catalog.clone(), self.inventory.clone());
+        c.redact_users = self.redact_users;
+        c
+    }
 }
 
 impl Default for Config {
@@ -56,6 +71,8 @@ impl Default for Config {
             flow: FlowConfig::default(),
             defrag: DefragLimits::default(),
             catalog: Catalog::embedded(),
+            inventory: None,
+            redact_users: false,
         }
     }
 }
@@ -107,6 +124,8 @@ struct Records {
     buf: Vec<u8>,
     index: Vec<RecordRef>,
     announcements: Vec<Announcement>,
+    /// Open flows whose facts gained a notable bit (the classify stage raises findings now).
+    sightings: Vec<Sighting>,
 }
 
 /// One open record in [`Records::buf`].
@@ -122,6 +141,7 @@ impl Records {
         self.buf.clear();
         self.index.clear();
         self.announcements.clear();
+        self.sightings.clear();
     }
 }
 
@@ -144,7 +164,7 @@ fn emit<'a>(out: &'a mut Records, apps: &'a mut crate::output::stats::AppCounts)
             key: f.first_idx,
             start,
             end: out.buf.len(),
-            facts: output::flow_facts(&f),
+            facts: crate::flow::facts::flow_facts(&f),
         });
     }
 }
@@ -253,6 +273,7 @@ impl Worker {
         self.table.sweep(now_ns, &mut emit(&mut self.out, &mut self.stats.apps));
         self.stats.fragments_timed_out += self.defrag.expire(now_ns) as u64;
         self.table.take_announcements(&mut self.out.announcements);
+        self.table.take_sightings(&mut self.out.sightings);
         let next = self.spare.take().unwrap_or_default();
         std::mem::replace(&mut self.out, next)
     }
@@ -267,6 +288,7 @@ impl Worker {
     fn finish(&mut self, reason: EndReason) -> Records {
         self.table.flush(reason, &mut emit(&mut self.out, &mut self.stats.apps));
         self.table.take_announcements(&mut self.out.announcements);
+        self.table.take_sightings(&mut self.out.sightings);
         self.stats.flows = self.table.counters.clone();
         std::mem::take(&mut self.out)
     }
@@ -307,16 +329,19 @@ struct Writer<'o> {
     classify: Classifier,
     /// The classification fields of the record being written.
     tail: Vec<u8>,
+    /// Finding and role records the classify stage raised, written before the flow's record.
+    events: Vec<u8>,
     err: Option<std::io::Error>,
 }
 
 impl<'o> Writer<'o> {
-    fn new(out: &'o mut dyn Write, flush_ticks: bool, catalog: Arc<Catalog>) -> Self {
+    fn new(out: &'o mut dyn Write, flush_ticks: bool, classify: Classifier) -> Self {
         Writer {
             out,
             flush_ticks,
-            classify: Classifier::new(catalog),
+            classify,
             tail: Vec::new(),
+            events: Vec::new(),
             err: None,
         }
     }
@@ -328,7 +353,26 @@ impl<'o> Writer<'o> {
         let mut ann: Vec<Announcement> = recs.iter_mut().flat_map(|r| r.announcements.drain(..)).collect();
         ann.sort_by_key(|a| (a.ts_ns, a.by_idx));
         for a in ann {
-            self.classify.announce(a);
+            self.events.clear();
+            self.classify.announce(a, &mut self.events);
+            self.write_events();
+        }
+        // sightings of open flows: findings raised as soon as their evidence shows
+        let mut seen: Vec<(u64, u64, usize, usize)> = recs
+            .iter()
+            .enumerate()
+            .flat_map(|(w, r)| {
+                r.sightings
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, s)| (s.ts_ns, s.flow.ends.first_idx, w, i))
+            })
+            .collect();
+        seen.sort_unstable_by_key(|s| (s.0, s.1));
+        for (_, _, w, i) in seen {
+            self.events.clear();
+            self.classify.sighting(&recs[w].sightings[i], &mut self.events);
+            self.write_events();
         }
         let mut order: Vec<(u64, usize, usize)> = recs
             .iter()
@@ -339,8 +383,10 @@ impl<'o> Writer<'o> {
         for (_, w, i) in order {
             let r = &recs[w].index[i];
             self.tail.clear();
-            self.classify.finish_record(&r.facts, &mut self.tail);
+            self.events.clear();
+            self.classify.finish_record(&r.facts, &mut self.tail, &mut self.events);
             self.tail.push(b'\n');
+            self.write_events();
             if self.err.is_none() {
                 let res = self
                     .out
@@ -354,6 +400,17 @@ impl<'o> Writer<'o> {
         if self.flush_ticks
             && self.err.is_none()
             && let Err(e) = self.out.flush()
+        {
+            self.err = Some(e);
+        }
+    }
+}
+
+impl Writer<'_> {
+    fn write_events(&mut self) {
+        if self.err.is_none()
+            && !self.events.is_empty()
+            && let Err(e) = self.out.write_all(&self.events)
         {
             self.err = Some(e);
         }
@@ -587,7 +644,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         last_ts: 0,
     };
     let mut idx = 0u64;
-    let mut writer = Writer::new(out, is_live(&live), cfg.catalog.clone());
+    let mut writer = Writer::new(out, is_live(&live), cfg.classifier());
     let mut released = 0usize;
     let end = read_all(&inputs, streams, live, |ev| {
         let (seg, mut fr, off) = match ev {
@@ -731,12 +788,12 @@ fn writer_loop(
     rx: Receiver<ToWriter>,
     out: &mut dyn Write,
     flush_ticks: bool,
-    catalog: Arc<Catalog>,
+    classify: Classifier,
     backs: Vec<Sender<Records>>,
 ) -> (Stats, Option<std::io::Error>) {
     let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
-    let mut writer = Writer::new(out, flush_ticks, catalog);
+    let mut writer = Writer::new(out, flush_ticks, classify);
     for msg in rx {
         match msg {
             ToWriter::Tick(id, recs) => {
@@ -805,8 +862,8 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         drop(wtx);
         drop(rtx);
         let flush_ticks = is_live(&live);
-        let catalog = cfg.catalog.clone();
-        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, catalog, backs));
+        let classify = cfg.classifier();
+        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, classify, backs));
 
         let mut clock = Clock {
             next_tick: None,
