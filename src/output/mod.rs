@@ -42,6 +42,7 @@ pub mod pop3;
 pub mod sip;
 pub mod smtp;
 pub mod stats;
+pub mod summary;
 pub mod tls;
 
 use crate::flow::app::{App, AppLayer};
