@@ -34,6 +34,7 @@
 
 pub mod community_id;
 pub mod dcerpc;
+pub mod ecs;
 pub mod http;
 pub mod imap;
 pub mod json;
