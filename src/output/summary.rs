@@ -14,8 +14,8 @@
 //! Memory is bounded whatever the traffic: each table is a [`Capped`] map of at most a named
 //! number of keys. Totals (flows, bytes, findings, unexplained flows) are exact; while a table has
 //! not had to drop a key its rows are exact too, and once it has (a busy table on hostile
-//! traffic), the rows it keeps are the heaviest ones with counts that may be too high by at most
-//! what was dropped (the "space-saving" algorithm), and the text says so.
+//! traffic), the rows it keeps are the heaviest ones with counts that are upper bounds, and the
+//! text says so.
 //!
 //! Strings are the catalog's and the classifier's, but a terminal is no place for control
 //! characters whatever their origin: they are shown as `?`, and long values are cut.
@@ -59,23 +59,26 @@ pub struct SummaryFlow<'a> {
     pub bytes: u64,
 }
 
-/// A map of at most `cap` keys, each with a weight. When it is full, a new key takes the place
-/// of the lightest one and starts from its weight (Metwally et al., "space-saving"): every key
-/// heavier than `dropped / cap` stays, with a weight too high by at most the weight it replaced.
+/// A map of at most `cap` keys, each with a weight. When it is full and a new key comes, the
+/// lighter half of the keys is dropped at once (so a flood of new keys costs O(1) each, amortised)
+/// and `floor` becomes the heaviest weight dropped; a new key starts from `floor`. A key's weight
+/// is then an upper bound of its true weight (what it had before being dropped is at most
+/// `floor`), and a key that stays among the heavier half keeps growing ("lossy counting", Manku
+/// and Motwani, with the space-saving rule of starting from the floor).
 #[derive(Debug)]
 pub struct Capped<K, V> {
     map: HashMap<K, (u64, V)>,
     cap: usize,
-    /// Weight of the keys that were replaced (0 while every row is exact).
-    dropped: u64,
+    /// The heaviest weight dropped (0 while every row is exact).
+    floor: u64,
 }
 
-impl<K: Hash + Eq + Clone, V> Capped<K, V> {
+impl<K: Hash + Eq, V> Capped<K, V> {
     pub fn new(cap: usize) -> Self {
         Capped {
             map: HashMap::new(),
-            cap: cap.max(1),
-            dropped: 0,
+            cap: cap.max(2),
+            floor: 0,
         }
     }
 
@@ -88,29 +91,24 @@ impl<K: Hash + Eq + Clone, V> Capped<K, V> {
         // two lookups when present keeps the borrow checker content without unsafe
         if self.map.contains_key(key) {
             let e = self.map.get_mut(key).expect("just checked");
-            e.0 += w;
+            e.0 = e.0.saturating_add(w);
             return &mut e.1;
         }
-        let mut base = 0;
         if self.map.len() >= self.cap {
-            let lightest = self
-                .map
-                .iter()
-                .min_by_key(|(_, (n, _))| *n)
-                .map(|(k, (n, _))| (k.clone(), *n));
-            if let Some((k, n)) = lightest {
-                self.map.remove::<K>(&k);
-                self.dropped += n;
-                base = n;
-            }
+            let mut weights: Vec<u64> = self.map.values().map(|(n, _)| *n).collect();
+            let mid = weights.len() / 2;
+            let cut = *weights.select_nth_unstable(mid).1;
+            self.map.retain(|_, (n, _)| *n > cut);
+            self.floor = self.floor.max(cut).max(1);
         }
         let (k, v) = make();
-        &mut self.map.entry(k).or_insert((base + w, v)).1
+        let start = self.floor.saturating_add(w);
+        &mut self.map.entry(k).or_insert((start, v)).1
     }
 
     /// Whether some key had to make room (the weights are then upper bounds).
     pub fn approximate(&self) -> bool {
-        self.dropped > 0
+        self.floor > 0
     }
 
     /// Every row, heaviest first; ties in key order (`order`) so the text is stable.
