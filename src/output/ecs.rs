@@ -172,14 +172,7 @@ fn event(mut n: Map<String, Value>) -> Doc {
 
 fn pipeline_error(why: &str, line: &[u8]) -> Doc {
     let mut d = Doc(Map::new());
-    base(
-        &mut d,
-        None,
-        "pipeline_error",
-        &["network"],
-        &["error"],
-        "exwatch.error",
-    );
+    base(&mut d, None, "pipeline_error", &["network"], &["info"], "exwatch.error");
     d.set("error.message", why);
     let cut = &line[..line.len().min(MAX_ORIGINAL_BYTES)];
     d.set("event.original", String::from_utf8_lossy(cut).into_owned());
@@ -511,7 +504,7 @@ fn finding(d: &mut Doc, ts: Option<&str>, n: Map<String, Value>) {
 fn role(d: &mut Doc, ts: Option<&str>, mut n: Map<String, Value>) {
     base(d, ts, "event", &["host"], &["info"], "exwatch.role");
     if let Some(ip) = n.remove("ip").filter(|x| x.is_string()) {
-        d.set("host.ip", ip.clone());
+        d.set("host.ip", vec![ip.clone()]);
         d.set("related.ip", vec![ip]);
     }
     if let Some(c) = n.remove("community_id") {
@@ -584,7 +577,7 @@ mod tests {
         let e = ecs(
             r#"{"event_type":"role","timestamp":"2024-01-01T00:00:00.000000Z","ip":"10.0.0.5","role":"edge","source":"inferred","evidence":"serves tcp/50636 (EdgeSync LDAPS)","evidence_kind":"edgesync_ldaps","community_id":"1:x="}"#,
         );
-        assert_eq!(e["host"]["ip"], "10.0.0.5");
+        assert_eq!(e["host"]["ip"], json!(["10.0.0.5"]));
         assert_eq!(e["event"]["kind"], "event");
         assert_eq!(e["network"]["community_id"], "1:x=");
         assert_eq!(e["exwatch"]["role"]["role"], "edge");
@@ -683,6 +676,6 @@ mod tests {
         assert_eq!(lines[0]["event"]["start"], "2024-01-01T00:00:00.000000Z");
         assert!(lines[0]["event"].get("end").is_none());
         assert_eq!(lines[0]["exwatch"]["stats"]["capture"]["last_packet"], Value::Null);
-        assert_eq!(lines[1]["host"]["ip"], "10.0.0.5");
+        assert_eq!(lines[1]["host"]["ip"], json!(["10.0.0.5"]));
     }
 }
