@@ -5,7 +5,10 @@
 //! ([`decode::shard_hash`]), in batches of frame references over bounded crossbeam channels:
 //! a batch names byte ranges of the mapped file (or of a shared stdin chunk), so packet data
 //! is never copied. Workers decode, reassemble and track flows; finished flow records go to
-//! one writer thread. `--threads 1` runs the worker inline on the reader thread.
+//! one writer thread. `--threads 1` runs the worker inline on the reader thread. The writer
+//! closes each record with the classify stage, writes it as is or as an ECS event
+//! ([`Config::format`], [`output::ecs`]), and feeds the run's human summary
+//! ([`Outcome::summary`]).
 //!
 //! Determinism: every worker sweeps its idle flows at the same packet times ("ticks", one per
 //! [`TICK_INTERVAL_NS`] of capture time, sent to all workers in band with the frames). The
@@ -26,7 +29,7 @@ use crate::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
 use crate::decode::{self, L4};
 use crate::flow::announce::Announcement;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable, PacketIn};
-use crate::output::{self, Stats, stats::PACKET_TIME_SAMPLE_EVERY};
+use crate::output::{self, Format, Stats, Summary, SummaryFlow, ecs, stats::PACKET_TIME_SAMPLE_EVERY};
 
 /// Capture time between two sweeps of idle flows.
 pub const TICK_INTERVAL_NS: u64 = 1_000_000_000;
@@ -47,6 +50,10 @@ pub struct Config {
     pub defrag: DefragLimits,
     /// The data-path catalog the classify stage labels flows with.
     pub catalog: Arc<Catalog>,
+    /// Native records or ECS events.
+    pub format: Format,
+    /// Gather the human summary of the run ([`Outcome::summary`]).
+    pub summary: bool,
 }
 
 impl Default for Config {
@@ -56,6 +63,8 @@ impl Default for Config {
             flow: FlowConfig::default(),
             defrag: DefragLimits::default(),
             catalog: Catalog::embedded(),
+            format: Format::Native,
+            summary: true,
         }
     }
 }
@@ -97,6 +106,8 @@ pub struct Outcome {
     pub damage: Option<(String, Damage)>,
     /// Writing the output failed (a closed pipe ends the run quietly).
     pub write_error: Option<std::io::Error>,
+    /// The human summary ([`Summary::off`] when [`Config::summary`] is false).
+    pub summary: Summary,
 }
 
 /// The records one worker finished since its last tick, as open records in one buffer (a flow
@@ -115,6 +126,8 @@ struct RecordRef {
     start: usize,
     end: usize,
     facts: FlowFacts,
+    /// Both directions, on the wire (for the summary).
+    bytes: u64,
 }
 
 impl Records {
@@ -145,6 +158,7 @@ fn emit<'a>(out: &'a mut Records, apps: &'a mut crate::output::stats::AppCounts)
             start,
             end: out.buf.len(),
             facts: output::flow_facts(&f),
+            bytes: f.bytes[0].saturating_add(f.bytes[1]),
         });
     }
 }
@@ -305,18 +319,28 @@ struct Writer<'o> {
     /// records within the second).
     flush_ticks: bool,
     classify: Classifier,
+    /// The human summary of the run, fed once per finished flow.
+    summary: Summary,
+    format: Format,
     /// The classification fields of the record being written.
     tail: Vec<u8>,
+    /// `--format ecs`: the whole native line, and its translation.
+    line: Vec<u8>,
+    ecs: Vec<u8>,
     err: Option<std::io::Error>,
 }
 
 impl<'o> Writer<'o> {
-    fn new(out: &'o mut dyn Write, flush_ticks: bool, catalog: Arc<Catalog>) -> Self {
+    fn new(out: &'o mut dyn Write, flush_ticks: bool, cfg: &Config) -> Self {
         Writer {
             out,
             flush_ticks,
-            classify: Classifier::new(catalog),
+            classify: Classifier::new(cfg.catalog.clone()),
+            summary: if cfg.summary { Summary::new() } else { Summary::off() },
+            format: cfg.format,
             tail: Vec::new(),
+            line: Vec::new(),
+            ecs: Vec::new(),
             err: None,
         }
     }
@@ -341,11 +365,38 @@ impl<'o> Writer<'o> {
             self.tail.clear();
             self.classify.finish_record(&r.facts, &mut self.tail);
             self.tail.push(b'\n');
+            // feed: classify — what is known here; the classify stage will feed the summary
+            // with the flow's data path (or why there is none) and its findings instead
+            if self.summary.is_on() {
+                let e = &r.facts.ends;
+                self.summary.flow(&SummaryFlow {
+                    data_path: None,
+                    no_path: None,
+                    app_proto: r.facts.app_proto,
+                    transport: if e.proto == crate::flow::IPPROTO_TCP {
+                        "tcp"
+                    } else {
+                        "udp"
+                    },
+                    dst_port: e.server_port,
+                    src: e.client.to_ip(),
+                    dst: e.server.to_ip(),
+                    bytes: r.bytes,
+                });
+            }
             if self.err.is_none() {
-                let res = self
-                    .out
-                    .write_all(&recs[w].buf[r.start..r.end])
-                    .and_then(|_| self.out.write_all(&self.tail));
+                let body = &recs[w].buf[r.start..r.end];
+                let res = match self.format {
+                    Format::Native => self.out.write_all(body).and_then(|_| self.out.write_all(&self.tail)),
+                    Format::Ecs => {
+                        self.line.clear();
+                        self.line.extend_from_slice(body);
+                        self.line.extend_from_slice(&self.tail);
+                        self.ecs.clear();
+                        ecs::translate_lines(&self.line, &mut self.ecs);
+                        self.out.write_all(&self.ecs)
+                    }
+                };
                 if let Err(e) = res {
                     self.err = Some(e);
                 }
@@ -373,10 +424,16 @@ pub fn run(inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send)) -> O
         let dmg = outcome.damage.as_ref().map(|(n, d)| (n.as_str(), d));
         outcome.stats.write(&mut line, &names, dmg);
         line.push(b'\n');
+        if cfg.format == Format::Ecs {
+            let native = std::mem::take(&mut line);
+            ecs::translate_lines(&native, &mut line);
+        }
         if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
             outcome.write_error = Some(e);
         }
     }
+    let st = &outcome.stats;
+    outcome.summary.capture(st.frames, st.first_ts_ns, st.last_ts_ns);
     outcome
 }
 
@@ -587,7 +644,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         last_ts: 0,
     };
     let mut idx = 0u64;
-    let mut writer = Writer::new(out, is_live(&live), cfg.catalog.clone());
+    let mut writer = Writer::new(out, is_live(&live), cfg);
     let mut released = 0usize;
     let end = read_all(&inputs, streams, live, |ev| {
         let (seg, mut fr, off) = match ev {
@@ -626,6 +683,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         stats,
         damage: end.damage,
         write_error: writer.err,
+        summary: writer.summary,
     }
 }
 
@@ -731,12 +789,12 @@ fn writer_loop(
     rx: Receiver<ToWriter>,
     out: &mut dyn Write,
     flush_ticks: bool,
-    catalog: Arc<Catalog>,
+    cfg: &Config,
     backs: Vec<Sender<Records>>,
-) -> (Stats, Option<std::io::Error>) {
+) -> (Stats, Option<std::io::Error>, Summary) {
     let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
-    let mut writer = Writer::new(out, flush_ticks, catalog);
+    let mut writer = Writer::new(out, flush_ticks, cfg);
     for msg in rx {
         match msg {
             ToWriter::Tick(id, recs) => {
@@ -758,7 +816,7 @@ fn writer_loop(
         }
     }
     stats.expectations = writer.classify.counts();
-    (stats, writer.err)
+    (stats, writer.err, writer.summary)
 }
 
 fn file_index(inputs: &[Opened], m: &MappedFile) -> Option<usize> {
@@ -805,8 +863,7 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         drop(wtx);
         drop(rtx);
         let flush_ticks = is_live(&live);
-        let catalog = cfg.catalog.clone();
-        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, catalog, backs));
+        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, cfg, backs));
 
         let mut clock = Clock {
             next_tick: None,
@@ -911,12 +968,13 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
             let _ = txs[w].send(ToWorker::End(end.reason()));
         }
         drop(txs);
-        let (mut stats, write_error) = writer.join().expect("writer thread panicked");
+        let (mut stats, write_error, summary) = writer.join().expect("writer thread panicked");
         end.fill(&mut stats);
         Outcome {
             stats,
             damage: end.damage,
             write_error,
+            summary,
         }
     })
 }
