@@ -212,6 +212,37 @@ fn check_event(schema: &Schema, e: &Value, what: &str) -> Vec<String> {
     bad
 }
 
+/// The JSON kind of every path of `v` (objects included, array elements at their array's path),
+/// for the mapping Elasticsearch would infer: one path must keep one kind across events.
+fn kinds(v: &Value, path: &str, out: &mut BTreeMap<String, BTreeSet<&'static str>>) {
+    let kind = match v {
+        Value::Null => return,
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                kinds(x, &p, out);
+            }
+            "object"
+        }
+        Value::Array(a) => {
+            for x in a {
+                kinds(x, path, out);
+            }
+            return;
+        }
+    };
+    if !path.is_empty() {
+        out.entry(path.to_string()).or_default().insert(kind);
+    }
+}
+
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pcap");
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -277,6 +308,12 @@ fn the_check_catches_what_it_should() {
         assert!(bad.iter().any(|b| b.contains(want)), "{want}: {bad:?}");
     }
     assert_eq!(bad.len(), 5, "{bad:?}");
+    let mut m = BTreeMap::new();
+    kinds(&serde_json::json!({"a": {"b": [1, 2]}, "c": null}), "", &mut m);
+    kinds(&serde_json::json!({"a": "x", "c": true}), "", &mut m);
+    assert_eq!(m["a"], BTreeSet::from(["object", "string"]));
+    assert_eq!(m["a.b"], BTreeSet::from(["number"]));
+    assert_eq!(m["c"], BTreeSet::from(["boolean"]));
 }
 
 #[test]
@@ -289,6 +326,12 @@ fn every_fixture_in_ecs_uses_ecs_names_and_types() {
     let schema = schema();
     let mut bad = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut mapping = BTreeMap::new();
+    let mut hand = Vec::new();
+    translate_lines(HAND_WRITTEN.as_bytes(), &mut hand);
+    for l in String::from_utf8(hand).unwrap().lines() {
+        kinds(&serde_json::from_str(l).unwrap(), "", &mut mapping);
+    }
     for cap in fixtures() {
         let name = cap.file_name().unwrap().to_string_lossy().into_owned();
         let native = read(&cap, "native", 1);
@@ -301,6 +344,7 @@ fn every_fixture_in_ecs_uses_ecs_names_and_types() {
             leaves(e, "", &mut all);
             seen.extend(all.into_iter().map(|(p, _)| p).filter(|p| !p.starts_with("exwatch.")));
             bad.extend(compare(n, e, &what));
+            kinds(e, "", &mut mapping);
         }
         // the same events whatever the number of workers (stats hold timings: flows only)
         let flows = |v: Vec<Value>| -> Vec<Value> {
@@ -309,6 +353,12 @@ fn every_fixture_in_ecs_uses_ecs_names_and_types() {
                 .collect()
         };
         assert_eq!(flows(read(&cap, "ecs", 3)), flows(ecs), "{name}: --threads 3");
+    }
+    // one index can hold them all: no path is an object in one event and a value in another
+    for (path, k) in &mapping {
+        if k.len() > 1 {
+            bad.push(format!("{path} is {k:?} in different events"));
+        }
     }
     assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
     // the fixtures exercise the mappings
