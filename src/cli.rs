@@ -1,5 +1,9 @@
-//! The command line: `exwatch read FILE... [-o OUT] [--threads N] [--signatures DIR]
-//! [--signatures-extra DIR]` and the limits as flags; `exwatch signatures check|list [DIR]`.
+//! The command line: `exwatch read FILE... [-o OUT] [--format native|ecs] [--summary FILE |
+//! --no-summary] [--threads N] [--signatures DIR] [--signatures-extra DIR]` and the limits as
+//! flags; `exwatch signatures check|list [DIR]`.
+//!
+//! `read` ends with a human summary of the run ([`crate::output::summary`]) on stderr, or in
+//! `--summary FILE`; never on stdout, where the records go.
 //!
 //! Exit status: 0 when every input was read to its end, 1 when an input was damaged (every
 //! frame before the damage was processed and every flow written; stderr says where), 2 when
@@ -23,6 +27,7 @@ use crate::flow::reassembly::{
     DEFAULT_MAX_OOO_BYTES_GLOBAL, DEFAULT_MAX_OOO_BYTES_PER_DIR, DEFAULT_MAX_OOO_SEGMENTS_PER_DIR, ReassemblyLimits,
 };
 use crate::flow::{DEFAULT_MAX_FLOWS, DEFAULT_TCP_TIMEOUT_S, DEFAULT_UDP_TIMEOUT_S, FlowConfig, TCP_CLOSE_LINGER_S};
+use crate::output::{Format, Summary};
 use crate::pipeline::{self, Config, Opened};
 
 /// Output buffer; records are flushed when it fills and at the end.
@@ -37,6 +42,25 @@ const OUTPUT_BUFFER: usize = 1 << 20;
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,
+}
+
+/// `--format`: how records are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FormatArg {
+    /// exwatch's own schema (documented in `src/output/mod.rs`).
+    #[default]
+    Native,
+    /// Elastic Common Schema events, one per line, for Elasticsearch as is.
+    Ecs,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Native => Format::Native,
+            FormatArg::Ecs => Format::Ecs,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -71,6 +95,9 @@ pub struct LiveArgs {
     /// Write records here instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
+    /// Record format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Native)]
+    pub format: FormatArg,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -105,6 +132,16 @@ pub struct ReadArgs {
     /// Write records here instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
+    /// Record format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Native)]
+    pub format: FormatArg,
+    /// Write the human summary of the run (data paths, findings, unexplained flows) to FILE
+    /// instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Write no summary.
+    #[arg(long, conflicts_with = "summary")]
+    pub no_summary: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -190,6 +227,8 @@ impl LimitArgs {
             catalog: Catalog::embedded(),
             inventory: None,
             redact_users: self.redact_users,
+            format: Format::Native,
+            summary: true,
         }
     }
 }
@@ -313,6 +352,8 @@ fn live(args: &LiveArgs) -> ExitCode {
     let name = cap.name().to_string();
     let cfg = Config {
         catalog,
+        format: args.format.into(),
+        summary: false,
         ..args.limits.config()
     };
     let outcome = pipeline::run(vec![Opened::Live(name, Some(Box::new(cap)))], &cfg, &mut out);
@@ -342,6 +383,13 @@ fn load_catalog(limits: &LimitArgs) -> Result<Arc<Catalog>, ExitCode> {
     }
 }
 
+/// The summary, buffered, flushed.
+fn write_summary(s: &Summary, w: &mut dyn Write) -> std::io::Result<()> {
+    let mut b = std::io::BufWriter::new(w);
+    s.write(&mut b)?;
+    b.flush()
+}
+
 fn read(args: &ReadArgs) -> ExitCode {
     let catalog = match load_catalog(&args.limits) {
         Ok(c) => c,
@@ -365,11 +413,34 @@ fn read(args: &ReadArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
+    // opened before the run, so a path that cannot be written stops before the work
+    let mut summary_file = match &args.summary {
+        Some(p) => match File::create(p) {
+            Ok(f) => Some((p, f)),
+            Err(e) => {
+                eprintln!("exwatch: {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let cfg = Config {
         catalog,
+        format: args.format.into(),
+        summary: !args.no_summary,
         ..args.limits.config()
     };
     let outcome = pipeline::run(opened, &cfg, &mut out);
+    drop(out);
+    if let Some((path, f)) = summary_file.as_mut() {
+        if let Err(e) = write_summary(&outcome.summary, f) {
+            eprintln!("exwatch: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    } else if !args.no_summary {
+        // stderr: nothing to do when it is closed
+        let _ = write_summary(&outcome.summary, &mut std::io::stderr().lock());
+    }
     if let Some(e) = outcome.write_error {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;

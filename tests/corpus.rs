@@ -75,6 +75,30 @@ fn protocol_facts_match_tshark() {
     );
 }
 
+/// Findings never contradict the truth, clear-text credentials tshark saw are all flagged,
+/// and every SMTP/LDAP/DCE-RPC/SIP/TLS flow has a data path or a reason why not.
+#[test]
+fn findings_agree_with_tshark() {
+    let Some(dir) = corpus() else { return };
+    let mut failures = Vec::new();
+    let mut findings = 0;
+    for (cap, truth) in common::truths(&dir) {
+        let (_, recs, _) = common::read(&cap, 1);
+        findings += recs.iter().filter(|r| r["event_type"] == "finding").count();
+        for d in common::facts::compare_findings(&truth, &recs) {
+            failures.push(format!("{}: {d}", cap.display()));
+        }
+    }
+    eprintln!("{findings} findings checked");
+    assert!(findings > 0, "the corpus raised no finding at all");
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 /// JA3 and JA3S equal tshark's for every TLS handshake of the corpus (skipped without tshark).
 #[test]
 fn ja3_matches_tshark() {

@@ -112,6 +112,77 @@ fn cut_short_capture_stops_at_the_last_whole_record() {
     );
 }
 
+/// The human summary goes to stderr (after the records are flushed), or to `--summary FILE`, or
+/// nowhere with `--no-summary`; stdout holds only the records, in either format.
+#[test]
+fn summary_goes_to_stderr_or_a_file_never_stdout() {
+    let cap = fixtures().join("pcap/smtp-swaks-aiosmtpd.pcap");
+    let (_, native, _) = common::read(&cap, 1);
+    let dir = std::env::temp_dir().join(format!("exwatch-summary-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("summary.txt");
+    for (args, to_stderr, to_file) in [
+        (vec![], true, false),
+        (vec!["--format", "ecs"], true, false),
+        (vec!["--threads", "2"], true, false),
+        (vec!["--summary", file.to_str().unwrap()], false, true),
+        (vec!["--no-summary"], false, false),
+    ] {
+        let _ = std::fs::remove_file(&file);
+        let out = common::exwatch().arg("read").arg(&cap).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), native.len(), "{args:?}: only records on stdout");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let written = std::fs::read_to_string(&file).ok();
+        let summary = if to_file {
+            written.clone().unwrap()
+        } else {
+            stderr.clone()
+        };
+        if to_stderr || to_file {
+            assert!(summary.starts_with("exwatch summary: 7 flows, "), "{args:?}: {summary}");
+            for section in ["Data paths seen", "Findings", "Flows no documented path explains"] {
+                assert!(summary.contains(section), "{args:?}: {summary}");
+            }
+            // the SMTP sessions on 2525 between (inferred) Exchange servers, and what they broke
+            assert!(
+                summary.contains("ex2013.fet.cas-mailbox-inbound-proxy") && summary.contains("      6  "),
+                "{args:?}: {summary}"
+            );
+            assert!(
+                summary.contains("high      cleartext_credentials              3"),
+                "{args:?}: {summary}"
+            );
+        }
+        if !to_stderr {
+            assert!(stderr.is_empty(), "{args:?}: {stderr}");
+        }
+        assert_eq!(written.is_some(), to_file, "{args:?}");
+    }
+    // --summary to a place that cannot be written: exit 2 before reading
+    let out = common::exwatch()
+        .arg("read")
+        .arg(&cap)
+        .args(["--summary", dir.join("no/such/dir").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    // a damaged input: the summary, then the damage as the last line
+    let out = common::exwatch()
+        .arg("read")
+        .arg(fixtures().join("pcap/cut-short.pcap"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("exwatch summary: 3 flows, 32 packets"), "{stderr}");
+    assert!(stderr.lines().last().unwrap().contains("byte offset 3115"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `-` reads the capture from stdin, with the same records as reading the file.
 #[test]
 fn stdin_gives_the_same_records_as_the_file() {

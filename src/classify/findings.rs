@@ -249,12 +249,6 @@ fn self_signed_is_normal(ctx: &Context<'_>) -> bool {
     }
 }
 
-fn path_evidence(ctx: &Context<'_>, ev: &mut Vec<(&'static str, String)>) {
-    if let Some(e) = ctx.path {
-        ev.push(("data_path", e.id.clone()));
-    }
-}
-
 /// Why a TLS choice is weak, and how badly.
 pub fn weak_tls(version_code: u16, cipher_name: Option<&str>) -> Option<(Severity, String)> {
     let mut worst: Option<(Severity, String)> = None;
@@ -294,8 +288,7 @@ pub fn evaluate(f: &FlowFacts, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         IPPROTO_UDP => "udp",
         _ => "ip",
     };
-    let mut push = |kind: Kind, severity: Severity, message: String, mut evidence: Vec<(&'static str, String)>| {
-        path_evidence(ctx, &mut evidence);
+    let mut push = |kind: Kind, severity: Severity, message: String, evidence: Vec<(&'static str, String)>| {
         out.push(Finding {
             kind,
             severity,

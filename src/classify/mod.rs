@@ -49,6 +49,7 @@ use crate::flow::facts::Sighting;
 pub use crate::flow::facts::{FlowEnds, FlowFacts};
 use crate::output::community_id_v1;
 use crate::output::json::Obj;
+use crate::output::{Summary, SummaryFlow};
 pub use catalog::Catalog;
 use catalog::Entry;
 pub use expect::{Expectations, Expected};
@@ -71,6 +72,8 @@ pub struct Classifier {
     pub findings_by_kind: [u64; Kind::ALL.len()],
     /// Write `<redacted>` for user names (`--redact-users`).
     pub redact_users: bool,
+    /// The human summary of the run: every finished flow's data path, every finding.
+    pub summary: Summary,
     /// Findings raised on flows still open, by the flow's first frame index.
     open: HashMap<u64, Raised>,
     scratch: Vec<Finding>,
@@ -120,6 +123,7 @@ impl Classifier {
             expected_flows: 0,
             findings_by_kind: [0; Kind::ALL.len()],
             redact_users: false,
+            summary: Summary::off(),
             open: HashMap::new(),
             scratch: Vec::new(),
         }
@@ -208,6 +212,19 @@ impl Classifier {
             }
         }
         write_data_path(&mut o, &j);
+        if self.summary.is_on() {
+            let e = &f.ends;
+            self.summary.flow(&SummaryFlow {
+                data_path: j.path.entry.map(|p| (p.id.as_str(), p.name.as_str())),
+                no_path: j.path.reason.as_deref(),
+                app_proto: j.proto,
+                transport: transport_name(e.proto),
+                dst_port: e.server_port,
+                src: e.client.to_ip(),
+                dst: e.server.to_ip(),
+                bytes: f.bytes,
+            });
+        }
         o.obj_array("findings", raised.list.iter(), |x, (k, sev, msg)| {
             x.str("kind", k.as_str())
                 .str("severity", sev.as_str())
@@ -282,6 +299,8 @@ impl Classifier {
             }
             raised.kinds |= x.kind.bit();
             self.findings_by_kind[x.kind as usize] += 1;
+            self.summary
+                .finding(x.kind.as_str(), x.severity.as_str(), e.client.to_ip(), e.server.to_ip());
             let mut o = Obj::new(events);
             o.str("event_type", "finding")
                 .time("timestamp", ts_ns)

@@ -25,6 +25,10 @@
 //! | `encrypted`, `encryption` | `tls`; `starttls` (upgraded in band); `rpc-privacy` (every authenticated DCE/RPC PDU at packet privacy); `ldap-sasl-seal` / `ldap-sasl-sign` (SASL security layer after the bind; signing alone leaves `encrypted` false); `none` (clear text); both `null` while no parser claims the flow |
 //! | `expected`, `data_path`, `findings` | from the classify stage: see [`crate::classify`] |
 //!
+//! `--format ecs` writes each of these records as an Elastic Common Schema event instead
+//! ([`ecs`] has the mapping); the human summary of a run ([`summary`]) goes to stderr or a file
+//! of its own, never into the records.
+//!
 //! `stats` — one at the end of the run: frames and bytes read, flows by transport and by
 //! application protocol (`app_protos`: `smtp`, `tls`, `ldap`, `smtp_starttls`, ..., `none`),
 //! `expectations` (endpoints `announced` by flows, `flows_matched`, `refused` when the table was
@@ -34,6 +38,7 @@
 
 pub mod community_id;
 pub mod dcerpc;
+pub mod ecs;
 pub mod http;
 pub mod imap;
 pub mod json;
@@ -42,6 +47,7 @@ pub mod pop3;
 pub mod sip;
 pub mod smtp;
 pub mod stats;
+pub mod summary;
 pub mod tls;
 
 use crate::flow::app::{App, AppLayer};
@@ -50,6 +56,16 @@ use json::Obj;
 
 pub use community_id::community_id_v1;
 pub use stats::Stats;
+pub use summary::{Summary, SummaryFlow};
+
+/// How records are written: the native schema above (the default), or Elastic Common Schema
+/// events translated from it ([`ecs`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Native,
+    Ecs,
+}
 
 /// Letters for the TCP flag bits, in bit order (FIN first).
 const TCP_FLAG_LETTERS: [char; 8] = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'];

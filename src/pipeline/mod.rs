@@ -5,7 +5,10 @@
 //! ([`decode::shard_hash`]), in batches of frame references over bounded crossbeam channels:
 //! a batch names byte ranges of the mapped file (or of a shared stdin chunk), so packet data
 //! is never copied. Workers decode, reassemble and track flows; finished flow records go to
-//! one writer thread. `--threads 1` runs the worker inline on the reader thread.
+//! one writer thread. `--threads 1` runs the worker inline on the reader thread. The writer
+//! closes each record with the classify stage, writes it as is or as an ECS event
+//! ([`Config::format`], [`output::ecs`]), and feeds the run's human summary
+//! ([`Outcome::summary`]).
 //!
 //! Determinism: every worker sweeps its idle flows at the same packet times ("ticks", one per
 //! [`TICK_INTERVAL_NS`] of capture time, sent to all workers in band with the frames). The
@@ -28,7 +31,7 @@ use crate::decode::{self, L4};
 use crate::flow::announce::Announcement;
 use crate::flow::facts::Sighting;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable, PacketIn};
-use crate::output::{self, Stats, stats::PACKET_TIME_SAMPLE_EVERY};
+use crate::output::{self, Format, Stats, Summary, ecs, stats::PACKET_TIME_SAMPLE_EVERY};
 
 /// Capture time between two sweeps of idle flows.
 pub const TICK_INTERVAL_NS: u64 = 1_000_000_000;
@@ -49,6 +52,10 @@ pub struct Config {
     pub defrag: DefragLimits,
     /// The data-path catalog the classify stage labels flows with.
     pub catalog: Arc<Catalog>,
+    /// Native records or ECS events.
+    pub format: Format,
+    /// Gather the human summary of the run ([`Outcome::summary`]).
+    pub summary: bool,
     /// The site's hosts and roles (`--inventory`).
     pub inventory: Option<Arc<Inventory>>,
     /// Hide user names in findings (`--redact-users`).
@@ -60,6 +67,7 @@ impl Config {
     fn classifier(&self) -> Classifier {
         let mut c = Classifier::new(self.catalog.clone(), self.inventory.clone());
         c.redact_users = self.redact_users;
+        c.summary = if self.summary { Summary::new() } else { Summary::off() };
         c
     }
 }
@@ -73,6 +81,8 @@ impl Default for Config {
             catalog: Catalog::embedded(),
             inventory: None,
             redact_users: false,
+            format: Format::Native,
+            summary: true,
         }
     }
 }
@@ -114,6 +124,8 @@ pub struct Outcome {
     pub damage: Option<(String, Damage)>,
     /// Writing the output failed (a closed pipe ends the run quietly).
     pub write_error: Option<std::io::Error>,
+    /// The human summary ([`Summary::off`] when [`Config::summary`] is false).
+    pub summary: Summary,
 }
 
 /// The records one worker finished since its last tick, as open records in one buffer (a flow
@@ -327,20 +339,27 @@ struct Writer<'o> {
     /// records within the second).
     flush_ticks: bool,
     classify: Classifier,
+    format: Format,
     /// The classification fields of the record being written.
     tail: Vec<u8>,
     /// Finding and role records the classify stage raised, written before the flow's record.
     events: Vec<u8>,
+    /// `--format ecs`: the whole native line, and its translation.
+    line: Vec<u8>,
+    ecs: Vec<u8>,
     err: Option<std::io::Error>,
 }
 
 impl<'o> Writer<'o> {
-    fn new(out: &'o mut dyn Write, flush_ticks: bool, classify: Classifier) -> Self {
+    fn new(out: &'o mut dyn Write, flush_ticks: bool, cfg: &Config) -> Self {
         Writer {
             out,
             flush_ticks,
-            classify,
+            classify: cfg.classifier(),
+            format: cfg.format,
             tail: Vec::new(),
+            line: Vec::new(),
+            ecs: Vec::new(),
             events: Vec::new(),
             err: None,
         }
@@ -388,10 +407,18 @@ impl<'o> Writer<'o> {
             self.tail.push(b'\n');
             self.write_events();
             if self.err.is_none() {
-                let res = self
-                    .out
-                    .write_all(&recs[w].buf[r.start..r.end])
-                    .and_then(|_| self.out.write_all(&self.tail));
+                let body = &recs[w].buf[r.start..r.end];
+                let res = match self.format {
+                    Format::Native => self.out.write_all(body).and_then(|_| self.out.write_all(&self.tail)),
+                    Format::Ecs => {
+                        self.line.clear();
+                        self.line.extend_from_slice(body);
+                        self.line.extend_from_slice(&self.tail);
+                        self.ecs.clear();
+                        ecs::translate_lines(&self.line, &mut self.ecs);
+                        self.out.write_all(&self.ecs)
+                    }
+                };
                 if let Err(e) = res {
                     self.err = Some(e);
                 }
@@ -407,11 +434,20 @@ impl<'o> Writer<'o> {
 }
 
 impl Writer<'_> {
+    /// Write the finding and role records the classify stage raised (translated for ECS).
     fn write_events(&mut self) {
-        if self.err.is_none()
-            && !self.events.is_empty()
-            && let Err(e) = self.out.write_all(&self.events)
-        {
+        if self.err.is_some() || self.events.is_empty() {
+            return;
+        }
+        let res = match self.format {
+            Format::Native => self.out.write_all(&self.events),
+            Format::Ecs => {
+                self.ecs.clear();
+                ecs::translate_lines(&self.events, &mut self.ecs);
+                self.out.write_all(&self.ecs)
+            }
+        };
+        if let Err(e) = res {
             self.err = Some(e);
         }
     }
@@ -430,10 +466,16 @@ pub fn run(inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send)) -> O
         let dmg = outcome.damage.as_ref().map(|(n, d)| (n.as_str(), d));
         outcome.stats.write(&mut line, &names, dmg);
         line.push(b'\n');
+        if cfg.format == Format::Ecs {
+            let native = std::mem::take(&mut line);
+            ecs::translate_lines(&native, &mut line);
+        }
         if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
             outcome.write_error = Some(e);
         }
     }
+    let st = &outcome.stats;
+    outcome.summary.capture(st.frames, st.first_ts_ns, st.last_ts_ns);
     outcome
 }
 
@@ -644,7 +686,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         last_ts: 0,
     };
     let mut idx = 0u64;
-    let mut writer = Writer::new(out, is_live(&live), cfg.classifier());
+    let mut writer = Writer::new(out, is_live(&live), cfg);
     let mut released = 0usize;
     let end = read_all(&inputs, streams, live, |ev| {
         let (seg, mut fr, off) = match ev {
@@ -683,6 +725,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         stats,
         damage: end.damage,
         write_error: writer.err,
+        summary: std::mem::take(&mut writer.classify.summary),
     }
 }
 
@@ -788,12 +831,12 @@ fn writer_loop(
     rx: Receiver<ToWriter>,
     out: &mut dyn Write,
     flush_ticks: bool,
-    classify: Classifier,
+    cfg: &Config,
     backs: Vec<Sender<Records>>,
-) -> (Stats, Option<std::io::Error>) {
+) -> (Stats, Option<std::io::Error>, Summary) {
     let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
-    let mut writer = Writer::new(out, flush_ticks, classify);
+    let mut writer = Writer::new(out, flush_ticks, cfg);
     for msg in rx {
         match msg {
             ToWriter::Tick(id, recs) => {
@@ -815,7 +858,7 @@ fn writer_loop(
         }
     }
     stats.expectations = writer.classify.counts();
-    (stats, writer.err)
+    (stats, writer.err, std::mem::take(&mut writer.classify.summary))
 }
 
 fn file_index(inputs: &[Opened], m: &MappedFile) -> Option<usize> {
@@ -862,8 +905,7 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         drop(wtx);
         drop(rtx);
         let flush_ticks = is_live(&live);
-        let classify = cfg.classifier();
-        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, classify, backs));
+        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, cfg, backs));
 
         let mut clock = Clock {
             next_tick: None,
@@ -968,12 +1010,13 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
             let _ = txs[w].send(ToWorker::End(end.reason()));
         }
         drop(txs);
-        let (mut stats, write_error) = writer.join().expect("writer thread panicked");
+        let (mut stats, write_error, summary) = writer.join().expect("writer thread panicked");
         end.fill(&mut stats);
         Outcome {
             stats,
             damage: end.damage,
             write_error,
+            summary,
         }
     })
 }

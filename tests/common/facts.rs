@@ -1317,3 +1317,132 @@ pub fn compare_dcerpc(truth: &Value, recs: &[Value]) -> Vec<String> {
     }
     diffs
 }
+
+/// Findings against the truth: a finding that states a fact (clear-text credentials, STARTTLS
+/// offered and not used, a self-issued or expired server certificate) is only raised on a TCP
+/// stream where tshark saw that fact, and clear-text credentials tshark saw are all raised.
+/// Every flow that carries SMTP, LDAP, DCE/RPC, SIP or TLS has a data path or says why not.
+pub fn compare_findings(truth: &Value, recs: &[Value]) -> Vec<String> {
+    use std::collections::BTreeSet;
+    let mut diffs = Vec::new();
+    let empty = Vec::new();
+    let arr = |v: &Value| v.as_array().unwrap_or(&empty).clone();
+    // community ids of the flows of the TCP streams that satisfy `pick`
+    let cids = |items: Vec<Value>, stream_key: &str, pick: &dyn Fn(&Value) -> bool| -> BTreeSet<String> {
+        items
+            .iter()
+            .filter(|s| pick(s))
+            .filter_map(|s| flow_of_stream(truth, recs, &s[stream_key]))
+            .filter_map(|f| f["community_id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let t = |v: &Value| v.as_bool() == Some(true);
+    let mut creds = cids(arr(&truth["smtp"]["sessions"]), "tcp_stream", &|s| {
+        t(&s["auth_in_cleartext"])
+    });
+    creds.extend(cids(arr(&truth["imap"]["sessions"]), "tcp_stream", &|s| {
+        t(&s["login_in_cleartext"])
+    }));
+    creds.extend(cids(arr(&truth["pop3"]["sessions"]), "tcp_stream", &|s| {
+        t(&s["user_pass_in_cleartext"]) || t(&s["sasl_auth_in_cleartext"])
+    }));
+    creds.extend(cids(arr(&truth["ldap"]["binds"]), "stream", &|b| {
+        b["auth"] == "simple" && t(&b["simple_password_present"]) && b["simple_password_length"].as_u64() > Some(0)
+    }));
+    creds.extend(cids(arr(&truth["http"]["requests"]), "stream", &|r| {
+        r["authorization_scheme"]
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+    }));
+    // IMAP AUTHENTICATE PLAIN/LOGIN: tshark does not say whether the exchange completed, so a
+    // finding there does not contradict it (but is not required)
+    let mut creds_allowed = creds.clone();
+    creds_allowed.extend(cids(arr(&truth["imap"]["sessions"]), "tcp_stream", &|s| {
+        arr(&s["authenticate_mechanisms"]).iter().any(|m| {
+            m.as_str()
+                .is_some_and(|m| m.eq_ignore_ascii_case("plain") || m.eq_ignore_ascii_case("login"))
+        })
+    }));
+    let imap_offered = t(&truth["imap"]["starttls_offered"]);
+    let pop3_offered = t(&truth["pop3"]["stls_offered"]);
+    let mut not_used = cids(arr(&truth["smtp"]["sessions"]), "tcp_stream", &|s| {
+        t(&s["starttls_offered"]) && !t(&s["starttls_issued"])
+    });
+    not_used.extend(cids(arr(&truth["imap"]["sessions"]), "tcp_stream", &|s| {
+        imap_offered && !t(&s["starttls_issued"])
+    }));
+    not_used.extend(cids(arr(&truth["pop3"]["sessions"]), "tcp_stream", &|s| {
+        pop3_offered && !t(&s["stls_issued"])
+    }));
+    // the server's leaf: `sent_by` is tshark's `ip:port` of the sender; the server of the
+    // stream's conversation sent it
+    let leaf = |c: &Value| {
+        let conv = arr(&truth["conversations"]["tcp"])
+            .into_iter()
+            .find(|v| v["stream"] == c["tcp_stream"]);
+        let server = conv.map(|v| format!("{}:{}", v["server"].as_str().unwrap_or(""), v["server_port"]));
+        c["chain_index"].as_u64() == Some(0) && server.is_some_and(|s| c["sent_by"].as_str() == Some(s.as_str()))
+    };
+    let self_signed = cids(arr(&truth["tls"]["certificates"]), "tcp_stream", &|c| {
+        leaf(c) && t(&c["self_issued"])
+    });
+    let expired = cids(arr(&truth["tls"]["certificates"]), "tcp_stream", &|c| {
+        leaf(c) && t(&c["expired_at_capture_time"])
+    });
+
+    let mut raised: BTreeSet<(String, String)> = BTreeSet::new();
+    for f in recs.iter().filter(|r| r["event_type"] == "finding") {
+        let cid = f["community_id"].as_str().unwrap_or("").to_string();
+        let kind = f["kind"].as_str().unwrap_or("").to_string();
+        let allowed = match kind.as_str() {
+            "cleartext_credentials" => Some(&creds_allowed),
+            "starttls_not_used" => Some(&not_used),
+            "self_signed_certificate" => Some(&self_signed),
+            "expired_certificate" => Some(&expired),
+            _ => None,
+        };
+        if let Some(a) = allowed
+            && !a.contains(&cid)
+        {
+            diffs.push(format!(
+                "finding {kind} on {cid} ({}:{} -> {}:{}) where tshark saw no such fact",
+                f["src_ip"], f["src_port"], f["dst_ip"], f["dst_port"]
+            ));
+        }
+        for key in ["password", "pass", "secret"] {
+            if f["evidence"].get(key).is_some() {
+                diffs.push(format!("finding {kind} on {cid} carries evidence.{key}"));
+            }
+        }
+        raised.insert((kind, cid));
+    }
+    for cid in &creds {
+        if !raised.contains(&("cleartext_credentials".to_string(), cid.clone())) {
+            diffs.push(format!(
+                "tshark saw clear-text credentials on {cid}: no cleartext_credentials finding"
+            ));
+        }
+    }
+    for f in recs.iter().filter(|r| r["event_type"] == "flow") {
+        let labelled = f["data_path"].is_object() || f["no_path"].as_str().is_some_and(|s| !s.is_empty());
+        let carries = matches!(
+            f["app_proto"].as_str(),
+            Some("smtp" | "ldap" | "dcerpc" | "sip" | "tls")
+        );
+        if carries && !labelled {
+            diffs.push(format!(
+                "flow {} ({}) has neither a data path nor a no_path reason",
+                f["community_id"], f["app_proto"]
+            ));
+        }
+        // a flow lists what was raised on it
+        let cid = f["community_id"].as_str().unwrap_or("");
+        for k in f["findings"].as_array().unwrap_or(&empty) {
+            let kind = k["kind"].as_str().unwrap_or("").to_string();
+            if !raised.contains(&(kind.clone(), cid.to_string())) {
+                diffs.push(format!("flow {cid} lists {kind}, never written as a finding record"));
+            }
+        }
+    }
+    diffs
+}

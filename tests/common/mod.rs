@@ -14,12 +14,12 @@ pub fn exwatch() -> Command {
     Command::new(env!("CARGO_BIN_EXE_exwatch"))
 }
 
-/// Run `exwatch read FILE --threads N`; returns (exit code, records, stderr).
+/// Run `exwatch read FILE --threads N --no-summary`; returns (exit code, records, stderr).
 pub fn read(file: &Path, threads: usize) -> (i32, Vec<Value>, String) {
     let out = exwatch()
         .arg("read")
         .arg(file)
-        .args(["--threads", &threads.to_string()])
+        .args(["--threads", &threads.to_string(), "--no-summary"])
         .output()
         .expect("run exwatch");
     let recs = String::from_utf8(out.stdout)
