@@ -1,6 +1,7 @@
 //! The command line: `exwatch read FILE... [-o OUT] [--format native|ecs] [--summary FILE |
-//! --no-summary] [--threads N] [--signatures DIR] [--signatures-extra DIR]` and the limits as
-//! flags; `exwatch signatures check|list [DIR]`.
+//! --no-summary] [--threads N] [--signatures DIR] [--signatures-extra DIR] [--inventory FILE]
+//! [--redact-users]` and the limits as flags; `exwatch signatures check|list [DIR]`; `exwatch
+//! inventory check FILE`.
 //!
 //! `read` ends with a human summary of the run ([`crate::output::summary`]) on stderr, or in
 //! `--summary FILE`; never on stdout, where the records go.
@@ -8,9 +9,10 @@
 //! Exit status: 0 when every input was read to its end, 1 when an input was damaged (every
 //! frame before the damage was processed and every flow written; stderr says where), 2 when
 //! nothing could be read (no such file, not a capture, bad arguments, a catalog given with
-//! `--signatures`/`--signatures-extra` that does not load). `signatures check`: 0 when the
-//! catalog is valid, 1 when it has errors (each printed as `file:line: message`), 2 when DIR
-//! cannot be read.
+//! `--signatures`/`--signatures-extra` that does not load, an `--inventory` file that does not
+//! load: each of its errors is printed as `file:line: message`). `signatures check` and
+//! `inventory check`: 0 when valid, 1 when there are errors (each printed as
+//! `file:line: message`), 2 when DIR or FILE cannot be read.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -22,6 +24,7 @@ use clap::{Parser, Subcommand};
 
 use crate::capture::Input;
 use crate::classify::catalog::{Catalog, EMBEDDED, LoadError};
+use crate::classify::inventory::Inventory;
 use crate::decode::defrag::{DEFAULT_FRAG_TIMEOUT_NS, DEFAULT_MAX_BYTES, DEFAULT_MAX_DATAGRAMS, DefragLimits};
 use crate::flow::reassembly::{
     DEFAULT_MAX_OOO_BYTES_GLOBAL, DEFAULT_MAX_OOO_BYTES_PER_DIR, DEFAULT_MAX_OOO_SEGMENTS_PER_DIR, ReassemblyLimits,
@@ -74,6 +77,19 @@ pub enum Cmd {
     /// Show or validate the data-path catalog (`signatures/*.toml`).
     #[command(subcommand)]
     Signatures(SignaturesCmd),
+    /// Validate a site inventory file (`--inventory`).
+    #[command(subcommand)]
+    Inventory(InventoryCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InventoryCmd {
+    /// Check FILE: every error as `file:line: message` and exit 1 when there is one; else a
+    /// summary line and exit 0. Exit 2 when FILE cannot be read.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[cfg(feature = "live")]
@@ -191,6 +207,11 @@ pub struct LimitArgs {
     /// Write `<redacted>` instead of user names in findings (passwords are never written).
     #[arg(long)]
     pub redact_users: bool,
+    /// The site inventory: which addresses and networks hold which roles, and which networks
+    /// are internal (see `exwatch inventory check`). Without it roles are inferred from
+    /// traffic only, and the private ranges are internal.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
 }
 
 impl LimitArgs {
@@ -251,6 +272,61 @@ pub fn main() -> ExitCode {
         Cmd::Live(args) => live(&args),
         Cmd::Signatures(SignaturesCmd::Check { dir, extra }) => signatures_check(dir.as_deref(), extra),
         Cmd::Signatures(SignaturesCmd::List { dir }) => signatures_list(dir.as_deref()),
+        Cmd::Inventory(InventoryCmd::Check { file }) => inventory_check(&file),
+    }
+}
+
+fn inventory_check(file: &Path) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match Inventory::load(file) {
+        Ok(i) => {
+            let internal = if i.default_internal {
+                "the default private ranges"
+            } else {
+                "from the file"
+            };
+            let _ = writeln!(
+                out,
+                "{}: {} role networks, {} internal networks ({internal}): ok",
+                file.display(),
+                i.role_networks(),
+                i.internal_networks()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(LoadError::Invalid(errors)) => {
+            for e in &errors {
+                let _ = writeln!(out, "{e}");
+            }
+            let _ = writeln!(out, "{} errors in {}", errors.len(), file.display());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("exwatch: inventory: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The inventory `--inventory` names, loaded and checked; every error is printed as
+/// `file:line: message` and the run does not start (exit 2).
+fn load_inventory(limits: &LimitArgs) -> Result<Option<Arc<Inventory>>, ExitCode> {
+    let Some(path) = &limits.inventory else {
+        return Ok(None);
+    };
+    match Inventory::load(path) {
+        Ok(i) => Ok(Some(Arc::new(i))),
+        Err(LoadError::Invalid(errors)) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("exwatch: inventory: {} errors in {}", errors.len(), path.display());
+            Err(ExitCode::from(2))
+        }
+        Err(e) => {
+            eprintln!("exwatch: inventory: {e}");
+            Err(ExitCode::from(2))
+        }
     }
 }
 
@@ -348,12 +424,17 @@ fn live(args: &LiveArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let inventory = match load_inventory(&args.limits) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     install_stop_signals();
     let name = cap.name().to_string();
     let cfg = Config {
         catalog,
         format: args.format.into(),
         summary: false,
+        inventory,
         ..args.limits.config()
     };
     let outcome = pipeline::run(vec![Opened::Live(name, Some(Box::new(cap)))], &cfg, &mut out);
@@ -395,6 +476,10 @@ fn read(args: &ReadArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let inventory = match load_inventory(&args.limits) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     let mut opened = Vec::with_capacity(args.files.len());
     if args.files.iter().filter(|f| *f == "-").count() > 1 {
         eprintln!("exwatch: stdin (-) can be read only once");
@@ -428,6 +513,7 @@ fn read(args: &ReadArgs) -> ExitCode {
         catalog,
         format: args.format.into(),
         summary: !args.no_summary,
+        inventory,
         ..args.limits.config()
     };
     let outcome = pipeline::run(opened, &cfg, &mut out);
