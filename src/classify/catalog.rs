@@ -25,6 +25,7 @@
 //! | `encryption` | yes | `{ level = `[`Level`]`, with = [`[`Crypto`]` words] }` (`with` may be empty only for levels `none` and `unspecified`) |
 //! | `source` | yes | `{ seed = "<seed section heading>", row = "<row of exchange-data-paths.md>", ref = true|false }`; `ref = true` when the value comes from Microsoft's English page because the seed lost it; `row` is optional (a note) |
 //! | `notes` | no | list of strings: what the classifier must know, above all what it must NOT flag |
+//! | `interfaces` | no | `protocol = "dcerpc"` only: the DCE/RPC interfaces (names of [`crate::proto::dcerpc::interfaces::INTERFACES`], e.g. `"EMSMDB"`) the path's service serves; an endpoint-mapper answer for one of them points at this entry among those sharing its ports |
 
 use std::collections::HashMap;
 use std::fmt;
@@ -35,6 +36,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::flow::{IPPROTO_TCP, IPPROTO_UDP};
+use crate::proto::dcerpc::interfaces::INTERFACES;
 
 /// The embedded catalog: every file of `signatures/`, in load order. Add a file here and it
 /// is in the binary.
@@ -371,6 +373,8 @@ pub struct Entry {
     pub encryption: Encryption,
     pub source: Source,
     pub notes: Vec<String>,
+    /// DCE/RPC interfaces the service serves (empty: the catalog does not say).
+    pub interfaces: Vec<&'static str>,
     /// Where it was defined.
     pub file: String,
     pub line: usize,
@@ -827,6 +831,7 @@ const KEYS: &[&str] = &[
     "encryption",
     "source",
     "notes",
+    "interfaces",
 ];
 
 /// The line of a table: the span of an array-of-tables item starts at its first key, so the
@@ -898,6 +903,24 @@ fn entry(cx: &mut Ctx<'_>, at: usize, t: &DeTable<'_>) -> Option<Entry> {
         None => Some(Vec::new()),
         Some(v) => string_list(cx, "notes", v, true),
     };
+    let interfaces = match t.get("interfaces") {
+        None => Some(Vec::new()),
+        Some(v) => {
+            let names: Vec<&'static str> = INTERFACES.iter().map(|&(_, n)| n).collect();
+            let list = word_list(
+                cx,
+                "interfaces",
+                v,
+                |s| names.iter().copied().find(|n| *n == s),
+                &names,
+                false,
+            );
+            if list.is_some() && protocol.is_some_and(|p| p != Protocol::Dcerpc) {
+                cx.err(v.span().start, "interfaces: only for protocol \"dcerpc\"".into());
+            }
+            list
+        }
+    };
     if let Some(id) = &id
         && (id.is_empty()
             || !id
@@ -931,6 +954,7 @@ fn entry(cx: &mut Ctx<'_>, at: usize, t: &DeTable<'_>) -> Option<Entry> {
         encryption: encryption?,
         source: source?,
         notes: notes?,
+        interfaces: interfaces?,
         file: cx.file.to_string(),
         line: cx.lines.line(at),
     })
@@ -1450,6 +1474,27 @@ source = { seed = "통합 메시징" }
         assert!(e[1].1.contains("name: expected a string"));
         assert_eq!(e[2].0, 23);
         assert!(e[2].1.contains("bidirectional: expected true or false"));
+    }
+
+    #[test]
+    fn rpc_interfaces() {
+        let rpc = GOOD.replace(
+            "protocol = \"smtp\"",
+            "protocol = \"dcerpc\"\ninterfaces = [\"EMSMDB\", \"NSPI\"]",
+        );
+        let c = load(&rpc).expect("loads");
+        assert_eq!(c.entries[0].interfaces, ["EMSMDB", "NSPI"]);
+        assert!(c.entries[1].interfaces.is_empty());
+        let e = errors(&rpc.replace("\"NSPI\"]", "\"nspi\"]"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].1.contains("interfaces: unknown word \"nspi\" (known: EPM,"),
+            "{e:?}"
+        );
+        let e = errors(&GOOD.replace("protocol = \"smtp\"", "protocol = \"smtp\"\ninterfaces = [\"EMSMDB\"]"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, 11);
+        assert!(e[0].1.contains("only for protocol \"dcerpc\""), "{e:?}");
     }
 
     #[test]

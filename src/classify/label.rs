@@ -70,12 +70,13 @@
 //! come in at step 5 only.)
 //!
 //! Ranking (deterministic): role fit (the sum over both ends: yes 0, likely 1, unknown 2), then
-//! protocol fit, then port or expectation before `any`-port entries, then the more specific
-//! entry (fewer sides saying `any`, then fewer roles listed: `hub → dc` before the 2000/2003
-//! `any → dc,exchange` on 389), then catalog order.
-//!
-//! The endpoint-mapper interface is carried for the caller but does not pick an entry: the
-//! catalog names no interfaces.
+//! protocol fit, then the endpoint-mapper interface (with an [`ExpectKind::Epm`] naming one: an
+//! entry whose `interfaces` holds it, then entries naming none, then entries naming others —
+//! EMSMDB on a 2010 CAS is RPC Client Access, not the address book that shares its roles),
+//! then port or expectation before `any`-port entries, then the more specific entry (fewer
+//! sides saying `any`, then fewer roles listed: `hub → dc` before the 2000/2003
+//! `any → dc,exchange` on 389), then catalog order. The interface ranks; it never rules an
+//! entry out.
 
 use std::fmt;
 
@@ -278,6 +279,9 @@ struct Scored {
     /// Sum of both ends' [`Side`]s, and whether the entry fitted reversed; `None`: no fit.
     roles: Option<(u8, bool)>,
     proto: Fit,
+    /// The endpoint-mapper answer's interface: 0 the entry names it, 1 the entry names none
+    /// (or no interface is known), 2 the entry names others.
+    iface: u8,
     /// Sides saying `any`, roles listed.
     specific: (u8, u8),
 }
@@ -299,10 +303,11 @@ impl Scored {
         }
     }
 
-    fn key(&self) -> (u8, Fit, bool, (u8, u8), u16) {
+    fn key(&self) -> (u8, Fit, u8, bool, (u8, u8), u16) {
         (
             self.roles.map_or(u8::MAX, |r| r.0),
             self.proto,
+            self.iface,
             self.via == Via::AnyPort,
             self.specific,
             self.idx,
@@ -450,16 +455,23 @@ fn proto_fit(e: &Entry, q: &PathQuery<'_>) -> Fit {
 fn score(cat: &Catalog, q: &PathQuery<'_>, idx: u16, via: Via) -> Option<Scored> {
     let e = &cat.entries[idx as usize];
     let (src, dst) = (RoleSet::of(&e.src_role), RoleSet::of(&e.dst_role));
-    let s = Scored {
-        idx,
-        via,
-        roles: roles_fit(e, q),
-        proto: proto_fit(e, q),
-        specific: (
-            src.contains(Role::Any) as u8 + dst.contains(Role::Any) as u8,
-            (src.len() + dst.len()) as u8,
-        ),
-    };
+    let s =
+        Scored {
+            idx,
+            via,
+            roles: roles_fit(e, q),
+            proto: proto_fit(e, q),
+            iface: match q.expectation {
+                Some(ExpectKind::Epm { interface: Some(i) }) if !e.interfaces.is_empty() => {
+                    if e.interfaces.contains(&i) { 0 } else { 2 }
+                }
+                _ => 1,
+            },
+            specific: (
+                src.contains(Role::Any) as u8 + dst.contains(Role::Any) as u8,
+                (src.len() + dst.len()) as u8,
+            ),
+        };
     // a port any path may use is a candidate only for the roles it documents
     (via != Via::AnyPort || s.exact()).then_some(s)
 }
@@ -849,10 +861,38 @@ mod tests {
         q.client = host("?");
         assert_eq!(label(&q), "ex2010.firewall.information-store expectation");
         assert!(others(&q).len() > 5, "the other RPC services of a mailbox server");
+        // the interface picks among the services of one server
+        let mut q2 = query(TCP, 59123, Some("dcerpc"), "client", "cas");
+        q2.expectation = epm;
+        assert_eq!(label(&q2), "ex2010.firewall.rpc exact", "RPC Client Access");
+        q2.expectation = Some(ExpectKind::Epm {
+            interface: Some("NSPI"),
+        });
+        assert_eq!(label(&q2), "ex2010.firewall.ab exact", "the address book");
+        q2.expectation = Some(ExpectKind::Epm { interface: None });
+        assert_eq!(
+            label(&q2),
+            "ex2010.firewall.ab exact",
+            "no interface: the more specific entry"
+        );
+        q2.client = host("?");
+        q2.expectation = epm;
+        assert_eq!(label(&q2), "ex2010.firewall.rpc expectation");
         q.client = host("hub");
         assert_eq!(label(&q), "ex2010.transport.hub-mailbox-mapi exact");
         q.client = host("cas");
-        assert_eq!(label(&q), "ex2010.mailbox.cas-mailbox-availability exact");
+        assert_eq!(
+            label(&q),
+            "ex2010.firewall.information-store exact",
+            "EMSMDB: the store"
+        );
+        q.expectation = Some(ExpectKind::Epm { interface: None });
+        assert_eq!(
+            label(&q),
+            "ex2010.mailbox.cas-mailbox-availability exact",
+            "the most specific"
+        );
+        q.expectation = epm;
         q.client = host("client");
         q.server = host("dc");
         assert_eq!(label(&q), "roles_not_documented");
