@@ -159,6 +159,16 @@ impl Classifier {
         }
     }
 
+    /// The classify stage's part of the stats record.
+    pub fn fill_stats(&self, st: &mut crate::output::Stats) {
+        st.expectations = self.counts();
+        st.findings = Kind::ALL
+            .iter()
+            .map(|k| (k.as_str(), self.findings_by_kind[*k as usize]))
+            .collect();
+        st.roles_inferred = self.roles.inferred_hosts() as u64;
+    }
+
     fn infer(&mut self, addr: Addr, ev: Evidence, ts_ns: u64, community_id: &str, events: &mut Vec<u8>) {
         if let Some(inf) = self.roles.infer(addr, ev.role(), ev, ts_ns) {
             let mut o = Obj::new(events);

@@ -32,7 +32,8 @@
 //! `stats` — one at the end of the run: frames and bytes read, flows by transport and by
 //! application protocol (`app_protos`: `smtp`, `tls`, `ldap`, `smtp_starttls`, ..., `none`),
 //! `expectations` (endpoints `announced` by flows, `flows_matched`, `refused` when the table was
-//! full), decode errors by kind, IP fragment reassembly, TCP reassembly gaps, evictions and timeouts, and
+//! full), `findings` (raised, by kind: every kind listed), `roles_inferred` (hosts), decode
+//! errors by kind, IP fragment reassembly, TCP reassembly gaps, evictions and timeouts, and
 //! percentiles of per-packet processing time (sampled, nanoseconds), plus the capture damage if
 //! the input stopped early.
 

@@ -69,6 +69,10 @@ pub struct Stats {
     pub last_ts_ns: Option<u64>,
     /// From the classify stage (filled once, by the writer).
     pub expectations: ExpectationCounts,
+    /// Findings raised, by kind (every kind, in [`crate::classify::findings::Kind::ALL`]
+    /// order), and hosts whose role was inferred (from the classify stage).
+    pub findings: Vec<(&'static str, u64)>,
+    pub roles_inferred: u64,
     /// libpcap's counts of a live capture.
     #[cfg(feature = "live")]
     pub live: Option<crate::capture::live::LiveStats>,
@@ -101,6 +105,8 @@ impl Default for Stats {
             first_ts_ns: None,
             last_ts_ns: None,
             expectations: ExpectationCounts::default(),
+            findings: Vec::new(),
+            roles_inferred: 0,
             #[cfg(feature = "live")]
             live: None,
         }
@@ -208,6 +214,12 @@ impl Stats {
                 .u64("flows_matched", e.flows_matched)
                 .u64("refused", e.refused);
         });
+        o.obj("findings", |x| {
+            for (k, n) in &self.findings {
+                x.u64(k, *n);
+            }
+        });
+        o.u64("roles_inferred", self.roles_inferred);
         o.u64("other_ip_packets", self.other_ip_packets);
         o.obj("icmp_errors", |d| {
             d.u64("in_flows", fl.icmp_errors_matched)

@@ -719,7 +719,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
     let mut recs = w.finish(end.reason());
     writer.tick(std::slice::from_mut(&mut recs));
     let mut stats = w.stats;
-    stats.expectations = writer.classify.counts();
+    writer.classify.fill_stats(&mut stats);
     end.fill(&mut stats);
     Outcome {
         stats,
@@ -857,7 +857,7 @@ fn writer_loop(
             ToWriter::Done(s) => stats.merge(&s),
         }
     }
-    stats.expectations = writer.classify.counts();
+    writer.classify.fill_stats(&mut stats);
     (stats, writer.err, std::mem::take(&mut writer.classify.summary))
 }
 
