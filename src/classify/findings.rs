@@ -645,6 +645,7 @@ mod tests {
             app_proto_orig: None,
             encryption: Some((enc, enc != "none")),
             bytes: 100,
+            server_pkts: 1,
             last_ns: 2,
             sec,
         }

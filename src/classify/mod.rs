@@ -360,7 +360,8 @@ fn known_role(h: &HostRoles) -> bool {
 /// The role evidence a flow's server shows.
 fn evidence(f: &FlowFacts, proto: Option<&str>) -> Vec<Evidence> {
     let mut out = Vec::new();
-    let answered = f.sec.notable != 0;
+    // the server answered: for TLS, with its ServerHello
+    let answered = f.server_pkts > 0 && (proto != Some("tls") || f.sec.tls.as_ref().is_some_and(|t| t.chosen));
     if answered && let Some(ev) = roles::served_evidence(f.ends.proto, f.ends.server_port, proto) {
         out.push(ev);
     }
@@ -526,6 +527,7 @@ mod tests {
             app_proto_orig: None,
             encryption: app.map(|_| ("none", false)),
             bytes: 0,
+            server_pkts: 1,
             last_ns: 11 * NS,
             sec: crate::flow::facts::Facts::default(),
         }

@@ -45,6 +45,8 @@ pub struct FlowFacts {
     pub encryption: Option<(&'static str, bool)>,
     /// Wire bytes both ways so far.
     pub bytes: u64,
+    /// Packets the server sent so far (it answered).
+    pub server_pkts: u64,
     /// Time of the last packet so far.
     pub last_ns: u64,
     pub sec: Facts,
@@ -74,6 +76,7 @@ pub fn flow_facts(f: &Flow) -> FlowFacts {
         app_proto_orig: f.app.orig_name(),
         encryption: f.app.encryption(),
         bytes: f.bytes[0] + f.bytes[1],
+        server_pkts: f.pkts[super::TO_CLIENT],
         last_ns: f.last_ns,
         sec: facts(&f.app),
     }
