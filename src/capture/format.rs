@@ -153,10 +153,17 @@ const CACHE_LINE: usize = 64;
 /// Hint the cache lines that lie `PREFETCH_AHEAD_BYTES` past the record `[from, to)`.
 #[inline(always)]
 fn prefetch_ahead(buf: &[u8], from: usize, to: usize) {
+    prefetch(buf, from + PREFETCH_AHEAD_BYTES, to + PREFETCH_AHEAD_BYTES);
+}
+
+/// Hint the CPU to load the cache lines of `buf[from..to]` (no-op past the end or off x86-64;
+/// a prefetch never faults).
+#[inline(always)]
+pub(super) fn prefetch(buf: &[u8], from: usize, to: usize) {
     #[cfg(target_arch = "x86_64")]
     {
-        let end = (to + PREFETCH_AHEAD_BYTES).min(buf.len());
-        let mut at = (from + PREFETCH_AHEAD_BYTES) & !(CACHE_LINE - 1);
+        let end = to.min(buf.len());
+        let mut at = from & !(CACHE_LINE - 1);
         while at < end {
             // SAFETY: `at < buf.len()`; a prefetch never faults and changes no state.
             unsafe {

@@ -125,7 +125,7 @@ impl MappedFile {
                 let _ = self.map.advise_range(memmap2::Advice::PopulateRead, populated, len);
                 populated += len;
             }
-            prefetch(buf, pos + PREFETCH_DISTANCE);
+            super::format::prefetch(buf, pos + PREFETCH_DISTANCE, pos + PREFETCH_DISTANCE + 1);
             match parser.next(buf, &mut pos, 0) {
                 Next::Frame(fr) => {
                     let off = fr.data.as_ptr() as usize - buf.as_ptr() as usize;
@@ -286,18 +286,6 @@ impl<R: Read> StreamReader<R> {
 /// frame's first bytes are otherwise a cache miss: frames vary in length, which defeats the
 /// hardware's stride prefetcher.
 pub const PREFETCH_DISTANCE: usize = 2048;
-
-/// Hint the CPU to load the cache line at `buf[at]` (no-op past the end or off x86-64).
-#[inline(always)]
-fn prefetch(buf: &[u8], at: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(b) = buf.get(at) {
-        // SAFETY: a prefetch is a hint that never faults; the pointer is in bounds anyway.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(b as *const u8 as *const i8) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (buf, at);
-}
 
 /// Read up to `want` more bytes into `buf`, retrying on EINTR. Returns the count (0 at EOF).
 fn read_some<R: Read>(src: &mut R, buf: &mut Vec<u8>, want: usize) -> std::io::Result<usize> {
