@@ -397,61 +397,44 @@ fn clear_facts(app: &App, f: &mut Facts) {
         App::Smtp(s) => {
             let s = s.summary();
             f.exchange_banner = s.exchange_banner;
-            f.credentials = s.auth.iter().find(|a| a.cleartext_credentials).map(|a| Credentials {
-                protocol: "smtp",
-                mechanism: a.mechanism.clone(),
-                user: a.user.clone(),
-            });
-            f.upgrade = Upgrade {
-                offered: s.starttls_offered || s.x_anonymoustls_offered,
-                asked: s.starttls.is_some(),
-                refused: s
-                    .starttls
-                    .as_ref()
-                    .is_some_and(|t| !t.accepted && t.reply_code.is_some()),
-                command: s.starttls.as_ref().map(|t| t.command),
-                reply: s.starttls.as_ref().and_then(|t| t.reply_code).map(|c| c.to_string()),
-            };
+            let auths = s
+                .auth
+                .iter()
+                .map(|a| (a.cleartext_credentials, a.command, &a.mechanism, &a.user));
+            f.credentials = first_in_clear("smtp", auths);
+            let req = s.starttls.as_ref();
+            f.upgrade = upgrade(
+                s.starttls_offered || s.x_anonymoustls_offered,
+                req.map(|t| (t.command, t.accepted, t.reply_code.map(|c| c.to_string()))),
+            );
         }
         App::Imap(s) => {
             let s = s.summary();
             f.exchange_banner = s.exchange_greeting;
-            f.credentials = s.auth.iter().find(|a| a.cleartext_credentials).map(|a| Credentials {
-                protocol: "imap",
-                mechanism: if a.mechanism.is_empty() {
-                    a.command.to_string()
-                } else {
-                    a.mechanism.clone()
-                },
-                user: a.user.clone(),
-            });
-            f.upgrade = Upgrade {
-                offered: s.starttls_offered,
-                asked: s.starttls.is_some(),
-                refused: s.starttls.as_ref().is_some_and(|t| !t.accepted && t.status.is_some()),
-                command: s.starttls.as_ref().map(|_| "STARTTLS"),
-                reply: s.starttls.as_ref().and_then(|t| t.status).map(str::to_string),
-            };
+            let auths = s
+                .auth
+                .iter()
+                .map(|a| (a.cleartext_credentials, a.command, &a.mechanism, &a.user));
+            f.credentials = first_in_clear("imap", auths);
+            let req = s.starttls.as_ref();
+            f.upgrade = upgrade(
+                s.starttls_offered,
+                req.map(|t| ("STARTTLS", t.accepted, t.status.map(str::to_string))),
+            );
         }
         App::Pop3(s) => {
             let s = s.summary();
             f.exchange_banner = s.exchange_greeting;
-            f.credentials = s.auth.iter().find(|a| a.cleartext_credentials).map(|a| Credentials {
-                protocol: "pop3",
-                mechanism: if a.mechanism.is_empty() {
-                    a.command.to_string()
-                } else {
-                    a.mechanism.clone()
-                },
-                user: a.user.clone(),
-            });
-            f.upgrade = Upgrade {
-                offered: s.stls_offered,
-                asked: s.stls.is_some(),
-                refused: s.stls.as_ref().is_some_and(|t| !t.accepted && t.status.is_some()),
-                command: s.stls.as_ref().map(|_| "STLS"),
-                reply: s.stls.as_ref().and_then(|t| t.status).map(str::to_string),
-            };
+            let auths = s
+                .auth
+                .iter()
+                .map(|a| (a.cleartext_credentials, a.command, &a.mechanism, &a.user));
+            f.credentials = first_in_clear("pop3", auths);
+            let req = s.stls.as_ref();
+            f.upgrade = upgrade(
+                s.stls_offered,
+                req.map(|t| ("STLS", t.accepted, t.status.map(str::to_string))),
+            );
         }
         App::Http(h) => {
             let s = h.summary();
@@ -502,13 +485,16 @@ fn clear_facts(app: &App, f: &mut Facts) {
                 }
             }
             let start_tls = s.extended.iter().find(|e| e.name == Some("StartTLS"));
-            f.upgrade = Upgrade {
-                offered: false,
-                asked: s.starttls_requested,
-                refused: start_tls.is_some_and(|e| e.result_code.is_some_and(|c| c != 0)),
-                command: start_tls.map(|_| "StartTLS"),
-                reply: start_tls.and_then(|e| e.result_code).map(|c| c.to_string()),
-            };
+            f.upgrade = upgrade(
+                false,
+                start_tls.map(|e| {
+                    (
+                        "StartTLS",
+                        e.result_code == Some(0),
+                        e.result_code.map(|c| c.to_string()),
+                    )
+                }),
+            );
             f.ldap = Some(LdapFacts {
                 cldap: s.cldap,
                 authenticated_bind: authenticated,
@@ -569,6 +555,45 @@ fn clear_facts(app: &App, f: &mut Facts) {
             });
         }
         App::Tls(_) | App::Probing | App::Unknown => {}
+    }
+}
+
+/// The first authentication exchange whose credentials crossed in clear text, from
+/// `(cleartext, command, mechanism, user)` items (the mechanism names it, else the command:
+/// IMAP `LOGIN`, POP3 `USER`).
+fn first_in_clear<'a>(
+    protocol: &'static str,
+    auths: impl IntoIterator<Item = (bool, &'static str, &'a String, &'a Option<String>)>,
+) -> Option<Credentials> {
+    auths
+        .into_iter()
+        .find(|a| a.0)
+        .map(|(_, command, mechanism, user)| Credentials {
+            protocol,
+            mechanism: if mechanism.is_empty() {
+                command.to_string()
+            } else {
+                mechanism.clone()
+            },
+            user: user.clone(),
+        })
+}
+
+/// An in-band upgrade: whether the server offered it, and the request if one was made
+/// (`command`, whether TLS followed, the server's reply as text).
+fn upgrade(offered: bool, req: Option<(&'static str, bool, Option<String>)>) -> Upgrade {
+    match req {
+        None => Upgrade {
+            offered,
+            ..Upgrade::default()
+        },
+        Some((command, accepted, reply)) => Upgrade {
+            offered,
+            asked: true,
+            refused: !accepted && reply.is_some(),
+            command: Some(command),
+            reply,
+        },
     }
 }
 
