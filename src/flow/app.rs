@@ -82,6 +82,12 @@ impl Default for AppLayer {
 }
 
 impl AppLayer {
+    /// The parser takes no more bytes (it asked to stop, or nothing claimed the flow): what it
+    /// found can no longer change.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
     /// The protocol name for `app_proto`.
     pub fn proto_name(&self) -> Option<&'static str> {
         name(&self.app)

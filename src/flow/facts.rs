@@ -142,7 +142,8 @@ pub struct TlsFacts {
     pub cipher: Option<u16>,
     pub cipher_name: Option<&'static str>,
     pub sni: Option<String>,
-    /// The server's leaf certificate.
+    /// The server's leaf certificate's names, kept only when it is self-signed or expired (the
+    /// evidence of those findings).
     pub leaf_subject: Option<String>,
     pub leaf_issuer: Option<String>,
     pub leaf_self_signed: bool,
@@ -372,6 +373,7 @@ fn tls_facts(t: &TlsSummary) -> TlsFacts {
         };
         (who, al.description)
     });
+    let notable_leaf = leaf.filter(|c| c.cert.self_signed || c.expired);
     TlsFacts {
         version: t.version(),
         version_code: if t.sslv2 {
@@ -381,9 +383,10 @@ fn tls_facts(t: &TlsSummary) -> TlsFacts {
         },
         cipher: sh.map(|s| s.cipher),
         cipher_name: sh.and_then(|s| crate::proto::tls::cipher_name(s.cipher)),
-        sni: t.client_hello.as_ref().and_then(|c| c.sni.clone()),
-        leaf_subject: leaf.map(|c| c.cert.subject.clone()).filter(|s| !s.is_empty()),
-        leaf_issuer: leaf.map(|c| c.cert.issuer.clone()).filter(|s| !s.is_empty()),
+        // names only where a finding will show them (a self-signed or expired leaf)
+        sni: notable_leaf.and_then(|_| t.client_hello.as_ref()?.sni.clone()),
+        leaf_subject: notable_leaf.map(|c| c.cert.subject.clone()).filter(|s| !s.is_empty()),
+        leaf_issuer: notable_leaf.map(|c| c.cert.issuer.clone()).filter(|s| !s.is_empty()),
         leaf_self_signed: leaf.is_some_and(|c| c.cert.self_signed),
         leaf_expired: leaf.is_some_and(|c| c.expired),
         leaf_not_after: leaf.filter(|c| c.cert.parsed).map(|c| c.cert.not_after),

@@ -187,6 +187,8 @@ pub struct Flow {
     pub ip_datagrams: u64,
     /// The [`facts::notable`] bits already sent to the classify stage as sightings.
     pub notable_sent: u32,
+    /// The parser was done when the bits were last looked at: they cannot grow any more.
+    notable_final: bool,
     /// Bumped each time a slot is reused, so stale timer entries are recognised.
     generation: u32,
     class: TimerClass,
@@ -534,6 +536,7 @@ impl FlowTable {
             ip_fragments: 0,
             ip_datagrams: 0,
             notable_sent: 0,
+            notable_final: false,
             generation,
             class,
         });
@@ -718,6 +721,12 @@ fn has_payload(l4: &L4<'_>) -> bool {
 /// When the flow's facts gained a notable bit ([`facts::notable`]), queue a snapshot for the
 /// classify stage, so a finding is raised now and not when the flow ends.
 fn sight(out: &mut Vec<facts::Sighting>, f: &mut Flow, ts_ns: u64) {
+    if f.notable_final {
+        return;
+    }
+    // once the parser is done its facts are final: no need to look again (a TLS flow's
+    // application data after the handshake)
+    f.notable_final = f.app.is_done();
     let n = facts::notable(&f.app);
     if n & !f.notable_sent != 0 {
         f.notable_sent |= n;
