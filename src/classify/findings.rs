@@ -514,6 +514,11 @@ pub fn evaluate(f: &FlowFacts, ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 Some(l) if r.unauthenticated_calls == 0 => auth_level_name(l).to_string(),
                 _ => "unauthenticated".to_string(),
             };
+            let names = if r.interfaces.is_empty() {
+                "interface unknown: its bind was not captured".to_string()
+            } else {
+                r.interfaces.join(", ")
+            };
             let mut ev = vec![("auth_level", level.clone()), ("interfaces", r.interfaces.join(","))];
             if documented {
                 ev.push(("documented", "rpc-privacy".into()));
@@ -524,10 +529,7 @@ pub fn evaluate(f: &FlowFacts, ctx: &Context<'_>, out: &mut Vec<Finding>) {
             push(
                 Kind::RpcWithoutPrivacy,
                 sev,
-                format!(
-                    "DCE/RPC calls at {level}, below packet privacy ({})",
-                    r.interfaces.join(", ")
-                ),
+                format!("DCE/RPC calls at {level}, below packet privacy ({names})"),
                 ev,
             );
         }
