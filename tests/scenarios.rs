@@ -253,3 +253,50 @@ fn golden_scenarios() {
         assert_eq!(got, want, "{name}");
     }
 }
+
+/// The kinds the protocol captures show (read without an inventory): on which server port each
+/// is raised, and where it must not be.
+#[test]
+fn protocol_fixtures_raise_their_kinds() {
+    let kinds_on = |name: &str| -> BTreeSet<(String, u64)> {
+        let (_, recs, _) = common::read(&fixtures().join("pcap").join(name), 1);
+        recs.iter()
+            .filter(|r| r["event_type"] == "finding")
+            .map(|r| (r["kind"].as_str().unwrap().to_string(), r["dst_port"].as_u64().unwrap()))
+            .collect()
+    };
+    let has = |set: &BTreeSet<(String, u64)>, k: &str, port: u64| set.contains(&(k.to_string(), port));
+    let tls = kinds_on("tls-openssl.pcap");
+    assert!(has(&tls, "weak_tls", 44310) && has(&tls, "weak_tls", 44311), "{tls:?}");
+    assert!(has(&tls, "self_signed_certificate", 44310), "{tls:?}");
+    assert!(has(&tls, "expired_certificate", 44314), "{tls:?}");
+    // TLS 1.2/1.3 with a CA-issued, valid certificate: nothing
+    assert!(
+        !tls.iter().any(|(_, p)| *p == 44312 || *p == 44313 || *p == 44315),
+        "{tls:?}"
+    );
+    let smtp = kinds_on("smtp-swaks-aiosmtpd.pcap");
+    assert!(has(&smtp, "starttls_failed", 2526), "{smtp:?}");
+    let ldap = kinds_on("ldap-slapd.pcap");
+    assert!(has(&ldap, "ldap_unsigned_bind", 389) && has(&ldap, "cleartext_credentials", 389));
+    let rtp = kinds_on("sip-sipp-rtp.pcap");
+    assert!(rtp.iter().any(|(k, _)| k == "rtp_unencrypted"), "{rtp:?}");
+    let srtp = kinds_on("sip-sipp-srtp.pcap");
+    assert!(!srtp.iter().any(|(k, _)| k == "rtp_unencrypted"), "{srtp:?}");
+    let rpc = kinds_on("dcerpc-impacket.pcap");
+    assert!(rpc.iter().any(|(k, _)| k == "rpc_without_privacy"), "{rpc:?}");
+    // endpoint-mapper lookups are not RPC without privacy
+    assert!(!has(&rpc, "rpc_without_privacy", 135), "{rpc:?}");
+}
+
+/// The sealed LDAP session (DIGEST-MD5 with a security layer) raises nothing; the simple binds do.
+#[test]
+fn a_sealed_ldap_session_is_not_an_unsigned_bind() {
+    let (_, recs, _) = common::read(&fixtures().join("pcap/ldap-slapd.pcap"), 1);
+    let sealed: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["event_type"] == "flow" && r["encryption"] == "ldap-sasl-seal")
+        .collect();
+    assert_eq!(sealed.len(), 1);
+    assert_eq!(sealed[0]["findings"], serde_json::json!([]));
+}
