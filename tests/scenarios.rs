@@ -200,6 +200,31 @@ fn rpc_from_the_internet_and_without_an_endpoint_mapper() {
 }
 
 #[test]
+fn sip_to_unified_messaging() {
+    check(
+        "scenario-sip-um.pcap",
+        &[
+            // the unsecured dial plan's port: documented clear text
+            want(
+                "10.1.0.7",
+                "10.1.0.10",
+                5060,
+                Some(("ex2010.firewall.umservice-sip", "exact")),
+                &[],
+            ),
+            // clear SIP on the port of SIP over mutual TLS
+            want(
+                "10.1.0.7",
+                "10.1.0.10",
+                5061,
+                None,
+                &["protocol_mismatch", "sip_unsecured"],
+            ),
+        ],
+    );
+}
+
+#[test]
 fn redact_users_hides_user_names() {
     let recs = read("scenario-smtp.pcap", &["--redact-users"]);
     let creds: Vec<&Value> = recs
@@ -228,6 +253,7 @@ fn golden_scenarios() {
         "scenario-web.pcap",
         "scenario-rpc-internet.pcap",
         "scenario-rpc-unmapped.pcap",
+        "scenario-sip-um.pcap",
     ] {
         let golden = fixtures().join("expected/scenarios").join(format!("{name}.jsonl"));
         let got: Vec<Value> = read(name, &[])

@@ -122,8 +122,9 @@ pub struct Context<'a> {
     /// The path the flow was matched to, and whether roles matched too (`exact`).
     pub path: Option<&'a Entry>,
     pub exact: bool,
-    /// Every documented path on the flow's port whose protocol fits the flow (the port-level
-    /// candidates, the matched one included).
+    /// The documented paths the flow may be: with a match, the matched one and the others as
+    /// good; without one, the port's paths the reason is about (for another protocol: clear
+    /// SIP on the port of SIP over mutual TLS is then `sip_unsecured`).
     pub candidates: &'a [&'a Entry],
     pub no_path: Option<NoPath>,
     pub client_roles: RoleSet,

@@ -100,7 +100,8 @@ struct Judged<'c> {
 struct PathView<'c> {
     entry: Option<&'c Entry>,
     kind: Option<&'static str>,
-    /// Every entry on the port whose protocol fits (the matched one first).
+    /// The matched entry first, then the others as good; with no match, the entries the
+    /// reason is about.
     candidates: Vec<&'c Entry>,
     no_path: Option<NoPath>,
     /// Why there is no path, for people.
@@ -423,10 +424,10 @@ fn path_of<'c>(
     };
     let m = catalog.label(&q);
     let entry = m.entry();
+    // the match and the others as good; with no match, the entries the reason is about (the
+    // port's paths for other protocols or other roles)
     let mut candidates: Vec<&'c Entry> = entry.into_iter().collect();
-    if entry.is_some() {
-        candidates.extend(m.others());
-    }
+    candidates.extend(m.others());
     PathView {
         entry,
         kind: m.kind().map(MatchKind::as_str),
@@ -470,10 +471,7 @@ fn write_data_path(o: &mut Obj<'_>, j: &Judged<'_>) {
             .opt_str("src_role_from", from(&j.client))
             .opt_str("dst_role_from", from(&j.server))
             .str("match", j.path.kind.unwrap_or("port"))
-            .str_array(
-                "candidates",
-                j.path.candidates.iter().filter(|c| c.id != e.id).map(|c| c.id.as_str()),
-            );
+            .str_array("candidates", j.path.candidates[1..].iter().map(|c| c.id.as_str()));
     });
 }
 
