@@ -159,7 +159,7 @@ fn prefetch_ahead(buf: &[u8], from: usize, to: usize) {
 /// Hint the CPU to load the cache lines of `buf[from..to]` (no-op past the end or off x86-64;
 /// a prefetch never faults).
 #[inline(always)]
-pub(super) fn prefetch(buf: &[u8], from: usize, to: usize) {
+pub fn prefetch(buf: &[u8], from: usize, to: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         let end = to.min(buf.len());

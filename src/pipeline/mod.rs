@@ -39,6 +39,11 @@ pub const TICK_INTERVAL_NS: u64 = 1_000_000_000;
 pub const BATCH_FRAMES: usize = 512;
 /// Batches queued per worker before the reader waits.
 pub const QUEUE_BATCHES: usize = 16;
+/// A worker asks for the headers of the frame this many ahead in its batch while it decodes
+/// one (the first load of a frame's bytes was two thirds of `decode`'s time).
+const PREFETCH_FRAMES_AHEAD: usize = 4;
+/// Bytes of a frame's start prefetched: link, IP and TCP headers and the first payload bytes.
+const PREFETCH_HEADER_BYTES: usize = 128;
 /// Frames between the reader's looks at finished batches and at mapped pages it can release.
 const HOUSEKEEPING_FRAMES: u64 = 256;
 /// Messages (a tick's records from one worker) queued for the writer before workers wait.
@@ -796,7 +801,11 @@ fn worker_loop<'a>(
         match msg {
             ToWorker::Batch(b) => {
                 let bytes = b.seg.bytes();
-                for r in &b.frames {
+                for (i, r) in b.frames.iter().enumerate() {
+                    // the headers of a frame a few ahead: decoding waited on their first load
+                    if let Some(n) = b.frames.get(i + PREFETCH_FRAMES_AHEAD) {
+                        crate::capture::format::prefetch(bytes, n.off, n.off + PREFETCH_HEADER_BYTES);
+                    }
                     let fr = Frame {
                         ts_ns: r.ts_ns,
                         link_type: r.link,
@@ -980,7 +989,7 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
             }
             // take back finished batches; release mapped pages every worker is done with (every
             // few hundred frames: a look per frame cost the reader a tenth of its time)
-            if idx % HOUSEKEEPING_FRAMES != 0 {
+            if !idx.is_multiple_of(HOUSEKEEPING_FRAMES) {
                 return;
             }
             while let Ok((done, v)) = rrx.try_recv() {
