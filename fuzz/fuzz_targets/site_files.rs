@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     }
     match Inventory::from_text("fuzz.toml", text) {
         Ok(inv) => {
-            for a in [Addr::v4([10, 1, 0, 5]), Addr::v4([203, 0, 113, 10]), Addr::v4([0, 0, 0, 0])] {
+            for a in [
+                Addr::v4([10, 1, 0, 5]),
+                Addr::v4([203, 0, 113, 10]),
+                Addr::v4([0, 0, 0, 0]),
+            ] {
                 let _ = inv.roles_of(&a);
                 let _ = inv.is_internal(&a);
             }
