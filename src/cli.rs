@@ -30,6 +30,8 @@ use crate::flow::reassembly::{
     DEFAULT_MAX_OOO_BYTES_GLOBAL, DEFAULT_MAX_OOO_BYTES_PER_DIR, DEFAULT_MAX_OOO_SEGMENTS_PER_DIR, ReassemblyLimits,
 };
 use crate::flow::{DEFAULT_MAX_FLOWS, DEFAULT_TCP_TIMEOUT_S, DEFAULT_UDP_TIMEOUT_S, FlowConfig, TCP_CLOSE_LINGER_S};
+#[cfg(feature = "live")]
+use crate::output::sink::Sink;
 use crate::output::{Format, Summary};
 use crate::pipeline::{self, Config, Opened};
 
@@ -108,15 +110,34 @@ pub struct LiveArgs {
     /// to this host).
     #[arg(long)]
     pub promisc: bool,
-    /// Write records here instead of stdout.
+    /// Append records to this file instead of writing them to stdout; SIGHUP reopens it (log
+    /// rotation).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
     /// Record format.
     #[arg(long, value_enum, default_value_t = FormatArg::Native)]
     pub format: FormatArg,
+    /// Seconds between `stats` records (0: only the one at exit).
+    #[arg(long, default_value_t = DEFAULT_STATS_INTERVAL_S, value_name = "S")]
+    pub stats_interval: u64,
+    /// Seconds between interim records of a flow that is still open (0: none), so a SIEM sees
+    /// long-lived flows (Outlook RPC and MAPI sessions) before they end.
+    #[arg(long, default_value_t = DEFAULT_FLOW_UPDATE_INTERVAL_S, value_name = "S")]
+    pub flow_update_interval: u64,
+    /// Once the interface and the output are open, drop root and run as this user (its uid,
+    /// its primary group, no other groups) before a single packet is parsed.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
+
+/// `exwatch live`: seconds between periodic `stats` records.
+#[cfg(feature = "live")]
+pub const DEFAULT_STATS_INTERVAL_S: u64 = 60;
+/// `exwatch live`: seconds between interim records of a long-lived flow.
+#[cfg(feature = "live")]
+pub const DEFAULT_FLOW_UPDATE_INTERVAL_S: u64 = 300;
 
 #[derive(Subcommand, Debug)]
 pub enum SignaturesCmd {
@@ -158,6 +179,10 @@ pub struct ReadArgs {
     /// Write no summary.
     #[arg(long, conflicts_with = "summary")]
     pub no_summary: bool,
+    /// Seconds of capture time between interim records of a flow still open (0, the default:
+    /// one record per flow, when it ends). `live` writes them every 300 s.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub flow_update_interval: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -239,6 +264,7 @@ impl LimitArgs {
                     max_ooo_segments_per_dir: self.max_ooo_segments_per_dir,
                     max_ooo_bytes_global: self.max_ooo_bytes,
                 },
+                update_interval_ns: 0,
             },
             defrag: DefragLimits {
                 max_datagrams: self.max_frag_datagrams.max(1),
@@ -250,6 +276,7 @@ impl LimitArgs {
             redact_users: self.redact_users,
             format: Format::Native,
             summary: true,
+            stats_interval_ns: 0,
         }
     }
 }
@@ -416,10 +443,17 @@ fn live(args: &LiveArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut out = match open_output(&args.output) {
-        Ok(o) => o,
-        Err(code) => return code,
+    let sink = match &args.output {
+        None => Sink::stdout(),
+        Some(p) => match Sink::append(p, Some(&crate::capture::live::REOPEN)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("exwatch: {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
     };
+    let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, sink);
     let catalog = match load_catalog(&args.limits) {
         Ok(c) => c,
         Err(code) => return code,
@@ -428,19 +462,34 @@ fn live(args: &LiveArgs) -> ExitCode {
         Ok(i) => i,
         Err(code) => return code,
     };
+    if let Some(user) = &args.user
+        && let Err(e) = crate::capture::live::drop_privileges(user)
+    {
+        eprintln!("exwatch: {e}");
+        return ExitCode::from(2);
+    }
     install_stop_signals();
     let name = cap.name().to_string();
-    let cfg = Config {
+    let mut cfg = Config {
         catalog,
         format: args.format.into(),
         summary: false,
         inventory,
+        stats_interval_ns: args.stats_interval.saturating_mul(1_000_000_000),
         ..args.limits.config()
     };
-    let outcome = pipeline::run(vec![Opened::Live(name, Some(Box::new(cap)))], &cfg, &mut out);
+    cfg.flow.update_interval_ns = args.flow_update_interval.saturating_mul(1_000_000_000);
+    let outcome = pipeline::run(vec![Opened::Live(name.clone(), Some(Box::new(cap)))], &cfg, &mut out);
     if let Some(e) = outcome.write_error {
         eprintln!("exwatch: writing output: {e}");
         return ExitCode::from(2);
+    }
+    if let Some(w) = outcome
+        .stats
+        .live
+        .and_then(|l| crate::capture::live::drop_warning(&Default::default(), &l))
+    {
+        eprintln!("exwatch: warning: {name}: {w} in the whole run");
     }
     if let Some((name, d)) = outcome.damage {
         eprintln!("exwatch: {name}: capture stopped: {}", d.reason);
@@ -509,13 +558,14 @@ fn read(args: &ReadArgs) -> ExitCode {
         },
         None => None,
     };
-    let cfg = Config {
+    let mut cfg = Config {
         catalog,
         format: args.format.into(),
         summary: !args.no_summary,
         inventory,
         ..args.limits.config()
     };
+    cfg.flow.update_interval_ns = args.flow_update_interval.saturating_mul(1_000_000_000);
     let outcome = pipeline::run(opened, &cfg, &mut out);
     drop(out);
     if let Some((path, f)) = summary_file.as_mut() {

@@ -80,7 +80,7 @@ pub struct Classifier {
 }
 
 /// The findings one flow has raised so far.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Raised {
     kinds: KindSet,
     list: Vec<(Kind, Severity, String)>,
@@ -201,11 +201,19 @@ impl Classifier {
     /// A flow no parser claimed takes its protocol from an expectation it meets: `rtp` for SDP
     /// media (`encryption` `srtp` when SRTP was negotiated, else `none`), `dcerpc` for an
     /// endpoint-mapper answer (its encryption unknown: the bind was not seen).
-    pub fn finish_record(&mut self, f: &FlowFacts, buf: &mut Vec<u8>, events: &mut Vec<u8>) {
+    ///
+    /// An interim record (`interim`, the flow still open) is classified the same way and lists
+    /// the findings raised so far, but the flow counts in the summary and the stats only once,
+    /// at its final record.
+    pub fn finish_record(&mut self, f: &FlowFacts, buf: &mut Vec<u8>, events: &mut Vec<u8>, interim: bool) {
         let catalog = Arc::clone(&self.catalog);
         let j = self.judge(&catalog, f, f.last_ns, events);
         self.raise(&catalog, f, &j, f.last_ns, events);
-        let raised = self.open.remove(&f.ends.first_idx).unwrap_or_default();
+        let raised = if interim {
+            self.open.get(&f.ends.first_idx).cloned().unwrap_or_default()
+        } else {
+            self.open.remove(&f.ends.first_idx).unwrap_or_default()
+        };
         let mut o = Obj::resume(buf);
         o.opt_str("app_proto", j.proto)
             .opt_str("app_proto_orig", f.app_proto_orig);
@@ -215,7 +223,9 @@ impl Classifier {
         };
         match &j.expected {
             Some(e) => {
-                self.expected_flows += 1;
+                if !interim {
+                    self.expected_flows += 1;
+                }
                 o.obj("expected", |x| write_expected(x, e));
             }
             None => {
@@ -223,7 +233,7 @@ impl Classifier {
             }
         }
         write_data_path(&mut o, &j);
-        if self.summary.is_on() {
+        if self.summary.is_on() && !interim {
             let e = &f.ends;
             self.summary.flow(&SummaryFlow {
                 data_path: j.path.entry.map(|p| (p.id.as_str(), p.name.as_str())),
@@ -536,7 +546,7 @@ mod tests {
         let mut o = Obj::new(&mut buf);
         o.str("event_type", "flow");
         let mut events = Vec::new();
-        c.finish_record(f, &mut buf, &mut events);
+        c.finish_record(f, &mut buf, &mut events, false);
         serde_json::from_slice(&buf).expect("valid JSON")
     }
 

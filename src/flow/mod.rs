@@ -38,6 +38,8 @@ pub const TCP_CLOSE_LINGER_S: u64 = 5;
 pub const DEFAULT_MAX_FLOWS: usize = 262_144;
 
 const NS: u64 = 1_000_000_000;
+/// Stale interim-record timers tolerated beyond twice the open flows before they are swept out.
+const UPDATE_TIMERS_SLACK: usize = 4096;
 pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
 
@@ -49,6 +51,8 @@ pub struct FlowConfig {
     pub close_linger_ns: u64,
     pub max_flows: usize,
     pub reassembly: ReassemblyLimits,
+    /// Time between interim records of a long-lived flow (0: none, the offline default).
+    pub update_interval_ns: u64,
 }
 
 impl Default for FlowConfig {
@@ -59,6 +63,7 @@ impl Default for FlowConfig {
             close_linger_ns: TCP_CLOSE_LINGER_S * NS,
             max_flows: DEFAULT_MAX_FLOWS,
             reassembly: ReassemblyLimits::default(),
+            update_interval_ns: 0,
         }
     }
 }
@@ -187,6 +192,8 @@ pub struct Flow {
     pub ip_datagrams: u64,
     /// The [`facts::notable`] bits already sent to the classify stage as sightings.
     pub notable_sent: u32,
+    /// Interim records written for this flow so far ([`FlowTable::updates_due`]).
+    pub updates: u32,
     /// The parser was done when the bits were last looked at: they cannot grow any more.
     notable_final: bool,
     /// Bumped each time a slot is reused, so stale timer entries are recognised.
@@ -292,6 +299,9 @@ pub struct FlowTable {
     /// Per timer class, a min-heap of (deadline, slot, generation); entries go stale when a
     /// flow ends or changes class and are skipped when they come up.
     timers: [BinaryHeap<Reverse<(u64, u32, u32)>>; 3],
+    /// When each flow's next interim record is due: (deadline, slot, generation); empty when
+    /// [`FlowConfig::update_interval_ns`] is 0.
+    update_timers: BinaryHeap<Reverse<(u64, u32, u32)>>,
     budget: OooBudget,
     pub counters: FlowCounters,
     /// Endpoints announced by flows' payloads since the last [`FlowTable::take_announcements`].
@@ -308,6 +318,7 @@ impl FlowTable {
             free: Vec::new(),
             generations: Vec::new(),
             timers: [BinaryHeap::new(), BinaryHeap::new(), BinaryHeap::new()],
+            update_timers: BinaryHeap::new(),
             budget: OooBudget::with_limits(cfg.reassembly),
             cfg,
             counters: FlowCounters::default(),
@@ -536,6 +547,7 @@ impl FlowTable {
             ip_fragments: 0,
             ip_datagrams: 0,
             notable_sent: 0,
+            updates: 0,
             notable_final: false,
             generation,
             class,
@@ -549,6 +561,10 @@ impl FlowTable {
         self.counters.peak_flows = self.counters.peak_flows.max(self.map.len() as u64);
         let deadline = p.ts_ns.saturating_add(self.timeout_of(class));
         self.timers[class as usize].push(Reverse((deadline, i, generation)));
+        if self.cfg.update_interval_ns > 0 {
+            let due = p.ts_ns.saturating_add(self.cfg.update_interval_ns);
+            self.update_timers.push(Reverse((due, i, generation)));
+        }
         i
     }
 
@@ -669,6 +685,49 @@ impl FlowTable {
         }
         for t in &mut self.timers {
             t.clear();
+        }
+        self.update_timers.clear();
+    }
+
+    /// Hand every open flow whose interim record is due at `now_ns` to `interim` (a record of
+    /// the flow so far; the flow stays open), one per [`FlowConfig::update_interval_ns`] since
+    /// the flow began. After a gap longer than the interval (a quiet link) the next one is due
+    /// an interval after now, not in a burst. Run after [`FlowTable::sweep`], so a flow that
+    /// times out now gets its final record only.
+    pub fn updates_due(&mut self, now_ns: u64, interim: &mut dyn FnMut(&Flow)) {
+        let every = self.cfg.update_interval_ns;
+        if every == 0 {
+            return;
+        }
+        while let Some(&Reverse((due, i, slot_gen))) = self.update_timers.peek() {
+            if due > now_ns {
+                break;
+            }
+            self.update_timers.pop();
+            let Some(f) = self.slots.get_mut(i as usize).and_then(Option::as_mut) else {
+                continue;
+            };
+            if f.generation != slot_gen {
+                continue;
+            }
+            interim(f);
+            f.updates = f.updates.saturating_add(1);
+            let mut next = due.saturating_add(every);
+            if next <= now_ns {
+                next = now_ns.saturating_add(every);
+            }
+            self.update_timers.push(Reverse((next, i, slot_gen)));
+        }
+        // entries of flows that ended stay until they come up: drop them once they outnumber
+        // the open flows, so the heap stays within a small multiple of the flow table
+        if self.update_timers.len() > 2 * self.map.len() + UPDATE_TIMERS_SLACK {
+            let slots = &self.slots;
+            self.update_timers.retain(|Reverse((_, i, g))| {
+                slots
+                    .get(*i as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|f| f.generation == *g)
+            });
         }
     }
 }
@@ -903,6 +962,71 @@ mod tests {
         r.pkt(t + 5, A, B, tcp(40000, 8080, isn + 6, 5007, FA, b""), 66);
         r.pkt(t + 6, B, A, tcp(8080, 40000, 5007, isn + 7, FA, b""), 66);
         r.pkt(t + 7, A, B, tcp(40000, 8080, isn + 7, 5008, ACK, b""), 66);
+    }
+
+    /// Sweep, then take the interim records due, as the pipeline's tick does: (first_idx,
+    /// packets so far, updates before).
+    fn tick(r: &mut Run, ts: u64) -> Vec<(u64, u64, u32)> {
+        r.sweep(ts);
+        let mut got = Vec::new();
+        r.t.updates_due(ts, &mut |f| got.push((f.first_idx, f.pkts[0] + f.pkts[1], f.updates)));
+        got
+    }
+
+    #[test]
+    fn interim_records_come_every_interval_while_the_flow_lasts() {
+        let cfg = FlowConfig {
+            update_interval_ns: 10 * S,
+            udp_timeout_ns: 30 * S,
+            ..FlowConfig::default()
+        };
+        let mut r = Run::new(cfg);
+        r.pkt(T0, A, B, udp(5000, 53), 60);
+        r.pkt(T0 + 2 * S, B, A, udp(53, 5000), 60);
+        assert_eq!(tick(&mut r, T0 + 9 * S), []);
+        assert_eq!(tick(&mut r, T0 + 10 * S), [(1, 2, 0)]);
+        assert_eq!(tick(&mut r, T0 + 11 * S), []);
+        r.pkt(T0 + 15 * S, A, B, udp(5000, 53), 60);
+        assert_eq!(tick(&mut r, T0 + 20 * S), [(1, 3, 1)]);
+        // a gap of several intervals (a quiet link, ticks missed): one record, the next an
+        // interval later, not a burst
+        r.pkt(T0 + 40 * S, A, B, udp(5000, 53), 60);
+        assert_eq!(tick(&mut r, T0 + 55 * S), [(1, 4, 2)]);
+        assert_eq!(tick(&mut r, T0 + 60 * S), []);
+        assert_eq!(tick(&mut r, T0 + 65 * S), [(1, 4, 3)]);
+        // the flow times out (30 s after its last packet): its final record says 4 updates
+        // came before it, and no interim comes for it at the same tick
+        assert_eq!(tick(&mut r, T0 + 75 * S), []);
+        assert_eq!(r.ended.len(), 1);
+        assert_eq!((r.ended[0].1, r.ended[0].0.updates), (EndReason::Timeout, 4));
+    }
+
+    #[test]
+    fn no_interim_records_by_default_and_stale_timers_are_dropped() {
+        let mut r = Run::new(FlowConfig::default());
+        r.pkt(T0, A, B, udp(5000, 53), 60);
+        assert_eq!(tick(&mut r, T0 + 3600 * S), []);
+        assert!(r.t.update_timers.is_empty());
+
+        let cfg = FlowConfig {
+            update_interval_ns: 300 * S,
+            ..FlowConfig::default()
+        };
+        let mut r = Run::new(cfg);
+        // many short flows that end (time out after 60 s) long before their first interim
+        // record is due, and one that stays
+        let n = 3 * UPDATE_TIMERS_SLACK as u16;
+        for p in 0..n {
+            r.pkt(T0 + p as u64 * 1000, A, B, udp(1024 + p, 53), 60);
+        }
+        r.pkt(T0 + 30 * S, B, A, tcp(8080, 40000, 1, 1, ACK, b"x"), 60);
+        r.pkt(T0 + 61 * S, B, A, tcp(8080, 40000, 2, 1, ACK, b"y"), 60);
+        assert_eq!(tick(&mut r, T0 + 61 * S), []);
+        assert_eq!(r.ended.len(), n as usize);
+        // the ended flows' timers are swept out once they outnumber twice the open flows plus
+        // the slack; the open flow's stays and comes due
+        assert_eq!(r.t.update_timers.len(), 1);
+        assert_eq!(tick(&mut r, T0 + 330 * S), [(n as u64 + 1, 2, 0)]);
     }
 
     #[test]

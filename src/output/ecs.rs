@@ -12,7 +12,7 @@
 //!
 //! | native | ECS |
 //! |---|---|
-//! | flow `timestamp`, `end`, `duration_s` | `@timestamp` and `event.start` (flow start), `event.end`, `event.duration` (ns); `event.kind` `event`, `event.category` `[network]`, `event.type` `[connection, end]` |
+//! | flow `timestamp`, `end`, `duration_s` | `@timestamp` and `event.start` (flow start), `event.end`, `event.duration` (ns); `event.kind` `event`, `event.category` `[network]`, `event.type` `[connection, end]` (`[connection, info]` on an interim record) |
 //! | `src_ip`/`src_port`, `pkts_toserver`/`bytes_toserver` | `source.ip`/`port`/`packets`/`bytes` (the client) |
 //! | `dst_ip`/`dst_port`, `pkts_toclient`/`bytes_toclient` | `destination.ip`/`port`/`packets`/`bytes` (the server) |
 //! | `transport`, `app_proto`, `community_id`, `vlan` | `network.transport`, `network.iana_number`, `network.type` (`ipv4`/`ipv6`), `network.protocol`, `network.community_id`, `network.bytes`, `network.packets`, `network.vlan.id` (outer tag), `network.inner.vlan.id` (inner tag); `related.ip` |
@@ -21,7 +21,7 @@
 //! | `smtp` | `email.from.address`, `email.to.address` |
 //! | user names the parsers found (SMTP/IMAP/POP3 AUTH, HTTP, LDAP bind name and NTLMSSP, DCE/RPC NTLMSSP, SIP digest) | `user.name` (the first; `user.domain` with an NTLMSSP one), `related.user` (all) |
 //! | `data_path` `id`, `name` | `rule.id`, `rule.name` |
-//! | everything else (`client_from`, `end_reason`, `missing_bytes`, `tcp`, `encryption`, `expected`, `data_path`, `no_path`, `findings`, and each protocol object: `smtp`, `tls`, `ldap`, `http`, `imap`, `pop3`, `dcerpc`, `sip`) | `exwatch.<field>`, whole |
+//! | everything else (`client_from`, `end_reason`, `interim`, `updates`, `missing_bytes`, `tcp`, `encryption`, `expected`, `data_path`, `no_path`, `findings`, and each protocol object: `smtp`, `tls`, `ldap`, `http`, `imap`, `pop3`, `dcerpc`, `sip`) | `exwatch.<field>`, whole |
 //! | finding | `event.kind` `alert`, `event.category` `[network, intrusion_detection]`, `event.type` `[info]`, `event.severity` (high 73, medium 47, low 21, info 0: the Elastic detection-rule scale), `message`, `rule.id`/`rule.name` (the kind), `rule.description` (the message), `rule.ruleset` `exwatch`, the 5-tuple in `source`/`destination`/`network`, `user.name` from `evidence.user`; `exwatch.finding.{severity, data_path, evidence}` |
 //! | role | `event.kind` `event`, `event.category` `[host]`, `event.type` `[info]`, `host.ip`, `network.community_id`; `exwatch.role.{role, source, evidence, evidence_kind}` |
 //! | stats | `event.kind` `metric`, `event.category` `[network]`, `event.type` `[info]`, `event.start`/`event.end` (first and last packet); `exwatch.stats.*` (the whole record) |
@@ -227,7 +227,14 @@ const FLOW_IN_ECS: &[&str] = &[
 ];
 
 fn flow(d: &mut Doc, ts: Option<&str>, n: Map<String, Value>) {
-    base(d, ts, "event", &["network"], &["connection", "end"], "exwatch.flow");
+    // an interim record of a flow still open is not its end
+    let interim = n.get("interim").and_then(Value::as_bool) == Some(true);
+    let types: &[&str] = if interim {
+        &["connection", "info"]
+    } else {
+        &["connection", "end"]
+    };
+    base(d, ts, "event", &["network"], types, "exwatch.flow");
     let v = Value::Object(n);
     d.set_opt("event.start", ts);
     d.set_opt("event.end", s(&v, "end"));

@@ -3,7 +3,9 @@
 //! # Format
 //!
 //! `flow` — written when a flow ends (FIN/RST after a short linger, idle timeout, eviction,
-//! end of input, shutdown):
+//! end of input, shutdown), and for a long-lived flow also every `--flow-update-interval` while
+//! it lasts (`exwatch live`; an *interim* record: the flow so far, counters from its start,
+//! `end` its last packet yet, `end_reason` `null`, `interim` `true`):
 //!
 //! | field | meaning |
 //! |---|---|
@@ -15,7 +17,8 @@
 //! | `transport` | `tcp` or `udp` |
 //! | `vlan` | VLAN ids, outermost first, or `null` |
 //! | `pkts_toserver`, `pkts_toclient`, `bytes_toserver`, `bytes_toclient` | frames and their original length on the wire (link header included; every IP fragment counts) |
-//! | `end_reason` | `fin`, `rst`, `timeout`, `evicted`, `end_of_input`, `shutdown` |
+//! | `end_reason` | `fin`, `rst`, `timeout`, `evicted`, `end_of_input`, `shutdown`; `null` on an interim record |
+//! | `interim`, `updates` | `true` on an interim record; how many interim records of this flow came before this one (on the final record: all of them) |
 //! | `missing_bytes` | TCP payload bytes never captured (reassembly gaps), both directions |
 //! | `ip_fragments` | `{frames, datagrams}` when the flow's packets came in IP fragments, else `null` |
 //! | `icmp_errors` | ICMP error frames that quote a packet of this flow (counted in `pkts_*`/`bytes_*`, in the quoted packet's direction) |
@@ -45,6 +48,7 @@ pub mod imap;
 pub mod json;
 pub mod ldap;
 pub mod pop3;
+pub mod sink;
 pub mod sip;
 pub mod smtp;
 pub mod stats;
@@ -82,8 +86,9 @@ fn tcp_flags(bits: u8) -> String {
 }
 
 /// Append one `flow` record to `buf`, open: the classify stage adds `expected`, `data_path`
-/// and `findings` and closes it ([`crate::classify::Classifier::finish_record`]).
-pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
+/// and `findings` and closes it ([`crate::classify::Classifier::finish_record`]). `reason`
+/// `None` writes an interim record of a flow still open.
+pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: Option<EndReason>) {
     let mut o = Obj::new(buf);
     o.str("event_type", "flow")
         .time("timestamp", f.start_ns)
@@ -112,7 +117,9 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
         .u64("pkts_toclient", f.pkts[TO_CLIENT])
         .u64("bytes_toserver", f.bytes[TO_SERVER])
         .u64("bytes_toclient", f.bytes[TO_CLIENT])
-        .str("end_reason", reason.as_str())
+        .opt_str("end_reason", reason.map(EndReason::as_str))
+        .bool("interim", reason.is_none())
+        .u64("updates", f.updates as u64)
         .u64("missing_bytes", f.missing_bytes());
     if f.ip_fragments > 0 {
         o.obj("ip_fragments", |d| {

@@ -73,6 +73,11 @@ pub struct Stats {
     /// order), and hosts whose role was inferred (from the classify stage).
     pub findings: Vec<(&'static str, u64)>,
     pub roles_inferred: u64,
+    /// Gauges at the moment of the record: flows open, bytes held out of order by TCP
+    /// reassembly, bytes held by IP fragment reassembly (summed over workers).
+    pub active_flows: u64,
+    pub reassembly_held_bytes: u64,
+    pub fragment_held_bytes: u64,
     /// libpcap's counts of a live capture.
     #[cfg(feature = "live")]
     pub live: Option<crate::capture::live::LiveStats>,
@@ -107,6 +112,9 @@ impl Default for Stats {
             expectations: ExpectationCounts::default(),
             findings: Vec::new(),
             roles_inferred: 0,
+            active_flows: 0,
+            reassembly_held_bytes: 0,
+            fragment_held_bytes: 0,
             #[cfg(feature = "live")]
             live: None,
         }
@@ -153,12 +161,18 @@ impl Stats {
             (a, b) => a.or(b),
         };
         self.last_ts_ns = self.last_ts_ns.max(o.last_ts_ns);
+        self.active_flows += o.active_flows;
+        self.reassembly_held_bytes += o.reassembly_held_bytes;
+        self.fragment_held_bytes += o.fragment_held_bytes;
     }
 
-    /// Append the `stats` record (without the newline). `damage` is where the input stopped.
-    pub fn write(&self, buf: &mut Vec<u8>, inputs: &[String], damage: Option<(&str, &Damage)>) {
+    /// Append the `stats` record (without the newline). `damage` is where the input stopped;
+    /// `last` tells the record at the end of the run from a periodic one (`--stats-interval`),
+    /// whose counters are the run's so far.
+    pub fn write(&self, buf: &mut Vec<u8>, inputs: &[String], damage: Option<(&str, &Damage)>, last: bool) {
         let mut o = Obj::new(buf);
         o.str("event_type", "stats");
+        o.bool("final", last);
         match self.last_ts_ns {
             Some(t) => o.str("timestamp", &rfc3339(t)),
             None => o.null("timestamp"),
@@ -188,7 +202,12 @@ impl Stats {
                 .u64("udp", fl.udp_flows)
                 .u64("timed_out", fl.timed_out)
                 .u64("evicted", fl.evicted)
+                .u64("active", self.active_flows)
                 .u64("peak_active", fl.peak_flows);
+        });
+        o.obj("memory", |m| {
+            m.u64("tcp_reassembly_bytes", self.reassembly_held_bytes)
+                .u64("ip_fragment_bytes", self.fragment_held_bytes);
         });
         // flows by app_proto; an upgraded flow counts as `<orig>_starttls` (e.g. smtp_starttls)
         o.obj("app_protos", |a| {
@@ -205,7 +224,8 @@ impl Stats {
             o.obj("capture_drops", |x| {
                 x.u64("received", l.received)
                     .u64("kernel_dropped", l.dropped)
-                    .u64("interface_dropped", l.if_dropped);
+                    .u64("interface_dropped", l.if_dropped)
+                    .u64("queue_dropped", l.queue_dropped);
             });
         }
         let e = &self.expectations;

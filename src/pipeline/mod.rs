@@ -67,6 +67,9 @@ pub struct Config {
     pub inventory: Option<Arc<Inventory>>,
     /// Hide user names in findings (`--redact-users`).
     pub redact_users: bool,
+    /// Live capture: time between periodic `stats` records (`--stats-interval`; 0: only the
+    /// one at exit).
+    pub stats_interval_ns: u64,
 }
 
 impl Config {
@@ -90,6 +93,7 @@ impl Default for Config {
             redact_users: false,
             format: Format::Native,
             summary: true,
+            stats_interval_ns: 0,
         }
     }
 }
@@ -145,6 +149,8 @@ struct Records {
     announcements: Vec<Announcement>,
     /// Open flows whose facts gained a notable bit (the classify stage raises findings now).
     sightings: Vec<Sighting>,
+    /// The worker's counters at this tick, when a periodic `stats` record is due.
+    snapshot: Option<Box<Stats>>,
 }
 
 /// One open record in [`Records::buf`].
@@ -153,6 +159,8 @@ struct RecordRef {
     start: usize,
     end: usize,
     facts: FlowFacts,
+    /// An interim record of a flow still open.
+    interim: bool,
 }
 
 impl Records {
@@ -161,6 +169,7 @@ impl Records {
         self.index.clear();
         self.announcements.clear();
         self.sightings.clear();
+        self.snapshot = None;
     }
 }
 
@@ -177,13 +186,21 @@ struct Worker {
 fn emit<'a>(out: &'a mut Records, apps: &'a mut crate::output::stats::AppCounts) -> impl FnMut(Flow, EndReason) + 'a {
     |f: Flow, reason: EndReason| {
         apps.count(&f.app);
-        let start = out.buf.len();
-        output::write_flow(&mut out.buf, &f, reason);
-        out.index.push(RecordRef {
+        out.push(&f, Some(reason));
+    }
+}
+
+impl Records {
+    /// Format a flow record (final, or interim when `reason` is `None`) and index it.
+    fn push(&mut self, f: &Flow, reason: Option<EndReason>) {
+        let start = self.buf.len();
+        output::write_flow(&mut self.buf, f, reason);
+        self.index.push(RecordRef {
             key: f.first_idx,
             start,
-            end: out.buf.len(),
-            facts: crate::flow::facts::flow_facts(&f),
+            end: self.buf.len(),
+            facts: crate::flow::facts::flow_facts(f),
+            interim: reason.is_none(),
         });
     }
 }
@@ -287,14 +304,31 @@ impl Worker {
         }
     }
 
-    /// Sweep idle flows and stale fragments at capture time `now`; returns the tick's records.
-    fn tick(&mut self, now_ns: u64) -> Records {
+    /// Sweep idle flows and stale fragments at capture time `now`, write the interim records
+    /// due, and (`snapshot`) take the counters for a periodic `stats` record; returns the
+    /// tick's records.
+    fn tick(&mut self, now_ns: u64, snapshot: bool) -> Records {
         self.table.sweep(now_ns, &mut emit(&mut self.out, &mut self.stats.apps));
+        let out = &mut self.out;
+        self.table.updates_due(now_ns, &mut |f| out.push(f, None));
         self.stats.fragments_timed_out += self.defrag.expire(now_ns) as u64;
+        if snapshot {
+            self.out.snapshot = Some(Box::new(self.snapshot()));
+        }
         self.table.take_announcements(&mut self.out.announcements);
         self.table.take_sightings(&mut self.out.sightings);
         let next = self.spare.take().unwrap_or_default();
         std::mem::replace(&mut self.out, next)
+    }
+
+    /// The counters so far, with the gauges of this moment.
+    fn snapshot(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.flows = self.table.counters.clone();
+        s.active_flows = self.table.len() as u64;
+        s.reassembly_held_bytes = self.table.reassembly_held_bytes() as u64;
+        s.fragment_held_bytes = self.defrag.stats().held_bytes as u64;
+        s
     }
 
     /// Give back a tick's records once written.
@@ -355,10 +389,18 @@ struct Writer<'o> {
     line: Vec<u8>,
     ecs: Vec<u8>,
     err: Option<std::io::Error>,
+    /// The inputs' names, for periodic `stats` records.
+    names: Vec<String>,
+    /// libpcap's counts as the reader last passed them on, and as of the last periodic record
+    /// (the drop-rate warning looks at the difference).
+    #[cfg(feature = "live")]
+    live: Option<crate::capture::live::LiveStats>,
+    #[cfg(feature = "live")]
+    live_warned_at: crate::capture::live::LiveStats,
 }
 
 impl<'o> Writer<'o> {
-    fn new(out: &'o mut dyn Write, flush_ticks: bool, cfg: &Config) -> Self {
+    fn new(out: &'o mut dyn Write, flush_ticks: bool, cfg: &Config, names: Vec<String>) -> Self {
         Writer {
             out,
             flush_ticks,
@@ -369,6 +411,46 @@ impl<'o> Writer<'o> {
             ecs: Vec::new(),
             events: Vec::new(),
             err: None,
+            names,
+            #[cfg(feature = "live")]
+            live: None,
+            #[cfg(feature = "live")]
+            live_warned_at: Default::default(),
+        }
+    }
+
+    /// A periodic `stats` record from the workers' snapshots of one tick, the classify
+    /// stage's counts and libpcap's; warns on stderr when more than
+    /// [`crate::capture::live::DROP_WARN_PERCENT`] of the frames since the last one were lost.
+    fn periodic_stats(&mut self, recs: &mut [Records]) {
+        let mut st = Stats::default();
+        for r in recs.iter_mut() {
+            if let Some(s) = r.snapshot.take() {
+                st.merge(&s);
+            }
+        }
+        self.classify.fill_stats(&mut st);
+        #[cfg(feature = "live")]
+        if let Some(l) = self.live {
+            st.live = Some(l);
+            if let Some(w) = crate::capture::live::drop_warning(&self.live_warned_at, &l) {
+                let name = self.names.first().map_or("", String::as_str);
+                eprintln!("exwatch: warning: {name}: {w} since the last stats record");
+            }
+            self.live_warned_at = l;
+        }
+        self.line.clear();
+        st.write(&mut self.line, &self.names, None, false);
+        self.line.push(b'\n');
+        if self.format == Format::Ecs {
+            self.ecs.clear();
+            ecs::translate_lines(&self.line, &mut self.ecs);
+            std::mem::swap(&mut self.line, &mut self.ecs);
+        }
+        if self.err.is_none()
+            && let Err(e) = self.out.write_all(&self.line)
+        {
+            self.err = Some(e);
         }
     }
 
@@ -410,7 +492,8 @@ impl<'o> Writer<'o> {
             let r = &recs[w].index[i];
             self.tail.clear();
             self.events.clear();
-            self.classify.finish_record(&r.facts, &mut self.tail, &mut self.events);
+            self.classify
+                .finish_record(&r.facts, &mut self.tail, &mut self.events, r.interim);
             self.tail.push(b'\n');
             self.write_events();
             if self.err.is_none() {
@@ -430,6 +513,9 @@ impl<'o> Writer<'o> {
                     self.err = Some(e);
                 }
             }
+        }
+        if recs.iter().any(|r| r.snapshot.is_some()) {
+            self.periodic_stats(recs);
         }
         if self.flush_ticks
             && self.err.is_none()
@@ -464,14 +550,14 @@ impl Writer<'_> {
 pub fn run(inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send)) -> Outcome {
     let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
     let mut outcome = if cfg.threads <= 1 {
-        run_inline(inputs, cfg, out)
+        run_inline(inputs, cfg, out, names.clone())
     } else {
-        run_threaded(inputs, cfg, out)
+        run_threaded(inputs, cfg, out, names.clone())
     };
     if outcome.write_error.is_none() {
         let mut line = Vec::new();
         let dmg = outcome.damage.as_ref().map(|(n, d)| (n.as_str(), d));
-        outcome.stats.write(&mut line, &names, dmg);
+        outcome.stats.write(&mut line, &names, dmg, true);
         line.push(b'\n');
         if cfg.format == Format::Ecs {
             let native = std::mem::take(&mut line);
@@ -493,6 +579,9 @@ enum Event<'a, 'f> {
     /// Nothing arrived for a while: the wall-clock time now (timeouts still run).
     #[cfg_attr(not(feature = "live"), allow(dead_code))]
     Idle(u64),
+    /// A periodic `stats` record is due (`--stats-interval`), with libpcap's counts now.
+    #[cfg(feature = "live")]
+    Stats(crate::capture::live::LiveStats),
 }
 
 /// How reading ended, beyond the frames.
@@ -515,10 +604,12 @@ impl ReadEnd {
         }
     }
 
-    /// The capture's own counts, into the stats record.
-    fn fill(&self, _stats: &mut Stats) {
+    /// The capture's own counts (and the frames the reader dropped for full worker queues),
+    /// into the stats record.
+    fn fill(&self, _stats: &mut Stats, _queue_dropped: u64) {
         #[cfg(feature = "live")]
-        if let Some(l) = self.live_stats {
+        if let Some(mut l) = self.live_stats {
+            l.queue_dropped = _queue_dropped;
             _stats.live = Some(l);
         }
     }
@@ -591,23 +682,32 @@ fn read_all<'a>(
     inputs: &'a [Opened],
     streams: Vec<StreamReader<Box<dyn Read + Send>>>,
     #[cfg_attr(not(feature = "live"), allow(unused_variables))] live: LiveSource,
+    #[cfg_attr(not(feature = "live"), allow(unused_variables))] stats_interval_ns: u64,
     f: impl FnMut(Event<'a, '_>),
 ) -> ReadEnd {
     #[cfg(feature = "live")]
     if let Some(mut cap) = live {
-        return read_live(&mut cap, f);
+        return read_live(&mut cap, stats_interval_ns, f);
     }
     read_inputs(inputs, streams, f)
 }
 
-/// Read a live interface until a stop signal (or a capture error).
+/// Read a live interface until a stop signal (or a capture error); every `stats_interval_ns`
+/// of wall-clock time (0: never) a periodic `stats` record is asked for.
 #[cfg(feature = "live")]
-fn read_live<'a>(cap: &mut crate::capture::live::LiveCapture, mut f: impl FnMut(Event<'a, '_>)) -> ReadEnd {
+fn read_live<'a>(
+    cap: &mut crate::capture::live::LiveCapture,
+    stats_interval_ns: u64,
+    mut f: impl FnMut(Event<'a, '_>),
+) -> ReadEnd {
     use crate::capture::live;
     let mut end = ReadEnd {
         live: true,
         ..ReadEnd::default()
     };
+    let started = Instant::now();
+    let mut polled = started;
+    let mut next_stats = stats_interval_ns;
     while !live::stop_requested() {
         match cap.next_chunk() {
             Ok(Some(chunk)) => cap.frames(&chunk, |fr, off| f(Event::Frame(Seg::Owned(chunk.clone()), fr, off))),
@@ -620,6 +720,18 @@ fn read_live<'a>(cap: &mut crate::capture::live::LiveCapture, mut f: impl FnMut(
             Err(e) => {
                 end.damage = Some((cap.name().to_string(), Damage { offset: 0, reason: e }));
                 break;
+            }
+        }
+        // libpcap's counters are read often (their 32-bit wrap), a record made less often
+        if polled.elapsed().as_millis() as u64 >= live::STATS_POLL_MS {
+            polled = Instant::now();
+            let counts = cap.stats();
+            let elapsed = started.elapsed().as_nanos() as u64;
+            if stats_interval_ns > 0 && elapsed >= next_stats {
+                while next_stats <= elapsed {
+                    next_stats = next_stats.saturating_add(stats_interval_ns);
+                }
+                f(Event::Stats(counts));
             }
         }
     }
@@ -684,7 +796,7 @@ fn take_streams(inputs: &mut [Opened]) -> Vec<StreamReader<Box<dyn Read + Send>>
         .collect()
 }
 
-fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Outcome {
+fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write, names: Vec<String>) -> Outcome {
     let streams = take_streams(&mut inputs);
     let live = take_live(&mut inputs);
     let mut w = Worker::new(cfg, 1);
@@ -693,17 +805,25 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         last_ts: 0,
     };
     let mut idx = 0u64;
-    let mut writer = Writer::new(out, is_live(&live), cfg);
+    let mut writer = Writer::new(out, is_live(&live), cfg, names);
     let mut released = 0usize;
-    let end = read_all(&inputs, streams, live, |ev| {
+    let end = read_all(&inputs, streams, live, cfg.stats_interval_ns, |ev| {
         let (seg, mut fr, off) = match ev {
             Event::Frame(seg, fr, off) => (seg, fr, off),
             Event::Idle(now) => {
                 if let (_, Some(now)) = clock.advance(now) {
-                    let mut recs = w.tick(now);
+                    let mut recs = w.tick(now, false);
                     writer.tick(std::slice::from_mut(&mut recs));
                     w.recycle(recs);
                 }
+                return;
+            }
+            #[cfg(feature = "live")]
+            Event::Stats(counts) => {
+                writer.live = Some(counts);
+                let mut recs = w.tick(clock.last_ts, true);
+                writer.tick(std::slice::from_mut(&mut recs));
+                w.recycle(recs);
                 return;
             }
         };
@@ -711,7 +831,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
         let (ts, tick) = clock.advance(fr.ts_ns);
         fr.ts_ns = ts;
         if let Some(now) = tick {
-            let mut recs = w.tick(now);
+            let mut recs = w.tick(now, false);
             writer.tick(std::slice::from_mut(&mut recs));
             w.recycle(recs);
         }
@@ -727,7 +847,7 @@ fn run_inline(mut inputs: Vec<Opened>, cfg: &Config, out: &mut dyn Write) -> Out
     writer.tick(std::slice::from_mut(&mut recs));
     let mut stats = w.stats;
     writer.classify.fill_stats(&mut stats);
-    end.fill(&mut stats);
+    end.fill(&mut stats, 0);
     Outcome {
         stats,
         damage: end.damage,
@@ -778,13 +898,17 @@ struct Batch<'a> {
 
 enum ToWorker<'a> {
     Batch(Batch<'a>),
-    Tick(u64),
+    /// Sweep at this time; `true`: with a snapshot of the counters for a periodic record.
+    Tick(u64, bool),
     End(EndReason),
 }
 
 enum ToWriter {
     Tick(usize, Records),
     Done(Box<Stats>),
+    /// libpcap's counts for the periodic `stats` record of the ticks that follow.
+    #[cfg(feature = "live")]
+    Live(crate::capture::live::LiveStats),
 }
 
 fn worker_loop<'a>(
@@ -818,12 +942,12 @@ fn worker_loop<'a>(
                 v.clear();
                 let _ = recycle.send((b.seq, v));
             }
-            ToWorker::Tick(now) => {
+            ToWorker::Tick(now, snapshot) => {
                 // take back a written tick's buffers, so a tick allocates nothing
                 if let Ok(r) = written.try_recv() {
                     w.recycle(r);
                 }
-                let _ = tx.send(ToWriter::Tick(id, w.tick(now)));
+                let _ = tx.send(ToWriter::Tick(id, w.tick(now, snapshot)));
             }
             ToWorker::End(why) => {
                 reason = why;
@@ -844,10 +968,11 @@ fn writer_loop(
     flush_ticks: bool,
     cfg: &Config,
     backs: Vec<Sender<Records>>,
+    names: Vec<String>,
 ) -> (Stats, Option<std::io::Error>, Summary) {
     let mut pending: Vec<std::collections::VecDeque<Records>> = (0..n).map(|_| Default::default()).collect();
     let mut stats = Stats::default();
-    let mut writer = Writer::new(out, flush_ticks, cfg);
+    let mut writer = Writer::new(out, flush_ticks, cfg, names);
     for msg in rx {
         match msg {
             ToWriter::Tick(id, recs) => {
@@ -866,6 +991,8 @@ fn writer_loop(
                 }
             }
             ToWriter::Done(s) => stats.merge(&s),
+            #[cfg(feature = "live")]
+            ToWriter::Live(counts) => writer.live = Some(counts),
         }
     }
     writer.classify.fill_stats(&mut stats);
@@ -878,22 +1005,57 @@ fn file_index(inputs: &[Opened], m: &MappedFile) -> Option<usize> {
         .position(|i| matches!(i, Opened::File(_, f) if std::ptr::eq(f, m)))
 }
 
-/// Send a batch to its worker, remembering where it starts in a mapped file until it comes back.
-fn send_batch<'a>(
-    inputs: &[Opened],
-    b: Batch<'a>,
-    outstanding: &mut BTreeMap<u64, (usize, usize)>,
-    tx: &Sender<ToWorker<'a>>,
-) {
-    if let (Seg::Mapped(m), Some(first)) = (&b.seg, b.frames.first())
-        && let Some(fi) = file_index(inputs, m)
-    {
-        outstanding.insert(b.seq, (fi, first.off));
-    }
-    let _ = tx.send(ToWorker::Batch(b));
+/// The reader's side of the worker queues: the batches being filled, the queues, and the
+/// mapped-file places batches in flight still hold.
+struct Dispatch<'a, 'i> {
+    inputs: &'i [Opened],
+    txs: Vec<Sender<ToWorker<'a>>>,
+    /// The batch being filled for each worker.
+    cur: Vec<Option<Batch<'a>>>,
+    /// Batches sent and not yet recycled: seq -> (mapped file, first offset).
+    outstanding: BTreeMap<u64, (usize, usize)>,
+    /// Frame lists back from the workers, for reuse.
+    pool: Vec<Vec<FrameRef>>,
+    /// A live capture: a batch whose worker's queue is full is dropped (and counted) rather
+    /// than stalling the reader, which would make the kernel drop frames unseen.
+    lossy: bool,
+    queue_dropped: u64,
 }
 
-fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send)) -> Outcome {
+impl<'a> Dispatch<'a, '_> {
+    /// Send a batch to worker `w`, remembering where it starts in a mapped file until it
+    /// comes back.
+    fn send(&mut self, w: usize, b: Batch<'a>) {
+        if let (Seg::Mapped(m), Some(first)) = (&b.seg, b.frames.first())
+            && let Some(fi) = file_index(self.inputs, m)
+        {
+            self.outstanding.insert(b.seq, (fi, first.off));
+        }
+        if !self.lossy {
+            let _ = self.txs[w].send(ToWorker::Batch(b));
+            return;
+        }
+        if let Err(crossbeam_channel::TrySendError::Full(ToWorker::Batch(mut b))) =
+            self.txs[w].try_send(ToWorker::Batch(b))
+        {
+            self.queue_dropped += b.frames.len() as u64;
+            b.frames.clear();
+            self.pool.push(b.frames);
+        }
+    }
+
+    /// Hand on every batch being filled and tell every worker to sweep at `now`.
+    fn tick(&mut self, now: u64, snapshot: bool) {
+        for w in 0..self.txs.len() {
+            if let Some(b) = self.cur[w].take() {
+                self.send(w, b);
+            }
+            let _ = self.txs[w].send(ToWorker::Tick(now, snapshot));
+        }
+    }
+}
+
+fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Send), names: Vec<String>) -> Outcome {
     let n = cfg.threads;
     let streams = take_streams(&mut inputs);
     let live = take_live(&mut inputs);
@@ -913,10 +1075,13 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
             backs.push(back_tx);
             s.spawn(move || worker_loop(id, w, rx, wtx, rtx, back_rx));
         }
+        // the reader passes libpcap's counts to the writer ahead of the ticks they go with
+        #[cfg(feature = "live")]
+        let to_writer = wtx.clone();
         drop(wtx);
         drop(rtx);
         let flush_ticks = is_live(&live);
-        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, cfg, backs));
+        let writer = s.spawn(move || writer_loop(n, wrx, out, flush_ticks, cfg, backs, names));
 
         let mut clock = Clock {
             next_tick: None,
@@ -924,48 +1089,57 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
         };
         let mut idx = 0u64;
         let mut seq = 0u64;
-        let mut cur: Vec<Option<Batch<'_>>> = (0..n).map(|_| None).collect();
-        let mut pool: Vec<Vec<FrameRef>> = Vec::new();
-        // batches sent and not yet recycled: seq -> (mapped file, first offset)
-        let mut outstanding: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+        let mut d = Dispatch {
+            inputs,
+            txs,
+            cur: (0..n).map(|_| None).collect(),
+            outstanding: BTreeMap::new(),
+            pool: Vec::new(),
+            lossy: flush_ticks,
+            queue_dropped: 0,
+        };
         let mut released: Vec<usize> = vec![0; inputs.len()];
         let file_index = |m: &MappedFile| file_index(inputs, m);
-        let end = read_all(inputs, streams, live, |ev| {
+        let end = read_all(inputs, streams, live, cfg.stats_interval_ns, |ev| {
             let (seg, fr, off) = match ev {
                 Event::Frame(seg, fr, off) => (seg, fr, off),
                 Event::Idle(now) => {
                     // a quiet link: hand on what is gathered, and run the timers
-                    let tick = clock.advance(now).1;
-                    for (w, slot) in cur.iter_mut().enumerate() {
-                        if let Some(b) = slot.take() {
-                            send_batch(inputs, b, &mut outstanding, &txs[w]);
-                        }
-                        if let Some(now) = tick {
-                            let _ = txs[w].send(ToWorker::Tick(now));
+                    match clock.advance(now).1 {
+                        Some(now) => d.tick(now, false),
+                        None => {
+                            for w in 0..n {
+                                if let Some(b) = d.cur[w].take() {
+                                    d.send(w, b);
+                                }
+                            }
                         }
                     }
+                    return;
+                }
+                #[cfg(feature = "live")]
+                Event::Stats(mut counts) => {
+                    counts.queue_dropped = d.queue_dropped;
+                    let _ = to_writer.send(ToWriter::Live(counts));
+                    d.tick(clock.last_ts, true);
                     return;
                 }
             };
             idx += 1;
             let (ts, tick) = clock.advance(fr.ts_ns);
             if let Some(now) = tick {
-                for (w, slot) in cur.iter_mut().enumerate() {
-                    if let Some(b) = slot.take() {
-                        send_batch(inputs, b, &mut outstanding, &txs[w]);
-                    }
-                    let _ = txs[w].send(ToWorker::Tick(now));
-                }
+                d.tick(now, false);
             }
             let w = (decode::shard_hash(&fr) % n as u64) as usize;
             // a batch holds frames of one segment
-            if let Some(b) = &cur[w]
+            if let Some(b) = &d.cur[w]
                 && !b.seg.same(&seg)
             {
-                let b = cur[w].take().expect("checked");
-                send_batch(inputs, b, &mut outstanding, &txs[w]);
+                let b = d.cur[w].take().expect("checked");
+                d.send(w, b);
             }
-            let b = cur[w].get_or_insert_with(|| {
+            let pool = &mut d.pool;
+            let b = d.cur[w].get_or_insert_with(|| {
                 seq += 1;
                 let mut frames = pool.pop().unwrap_or_default();
                 frames.reserve(BATCH_FRAMES);
@@ -984,8 +1158,8 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
                 link: fr.link_type,
             });
             if b.frames.len() >= BATCH_FRAMES {
-                let b = cur[w].take().expect("just filled");
-                send_batch(inputs, b, &mut outstanding, &txs[w]);
+                let b = d.cur[w].take().expect("just filled");
+                d.send(w, b);
             }
             // take back finished batches; release mapped pages every worker is done with (every
             // few hundred frames: a look per frame cost the reader a tenth of its time)
@@ -993,21 +1167,21 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
                 return;
             }
             while let Ok((done, v)) = rrx.try_recv() {
-                outstanding.remove(&done);
-                pool.push(v);
+                d.outstanding.remove(&done);
+                d.pool.push(v);
             }
             if let Seg::Mapped(m) = &seg
                 && let Some(fi) = file_index(m)
             {
                 let mut low = off;
-                for b in cur.iter().flatten() {
+                for b in d.cur.iter().flatten() {
                     if let (Seg::Mapped(bm), Some(f)) = (&b.seg, b.frames.first())
                         && std::ptr::eq(*bm, *m)
                     {
                         low = low.min(f.off);
                     }
                 }
-                if let Some((_, &(ofi, o))) = outstanding.iter().next()
+                if let Some((_, &(ofi, o))) = d.outstanding.iter().next()
                     && ofi == fi
                 {
                     low = low.min(o);
@@ -1018,15 +1192,18 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
                 }
             }
         });
-        for (w, slot) in cur.iter_mut().enumerate() {
-            if let Some(b) = slot.take() {
-                send_batch(inputs, b, &mut outstanding, &txs[w]);
+        for w in 0..n {
+            if let Some(b) = d.cur[w].take() {
+                d.send(w, b);
             }
-            let _ = txs[w].send(ToWorker::End(end.reason()));
+            let _ = d.txs[w].send(ToWorker::End(end.reason()));
         }
-        drop(txs);
+        let queue_dropped = d.queue_dropped;
+        drop(d);
+        #[cfg(feature = "live")]
+        drop(to_writer);
         let (mut stats, write_error, summary) = writer.join().expect("writer thread panicked");
-        end.fill(&mut stats);
+        end.fill(&mut stats, queue_dropped);
         Outcome {
             stats,
             damage: end.damage,
