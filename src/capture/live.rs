@@ -24,6 +24,9 @@ pub const CHUNK_BYTES: usize = 1 << 20;
 /// How long libpcap waits for packets before returning: the longest a quiet link delays the
 /// last frames and the wall-clock checks (timeouts, signals).
 pub const READ_TIMEOUT_MS: i32 = 100;
+/// The longest a chunk gathers frames once it has one (and the ring runs dry): the latency a
+/// busy link adds, against batches large enough that handing them on costs little.
+pub const CHUNK_MAX_WAIT_MS: i32 = 10;
 /// Kernel capture buffer (libpcap's default of 2 MiB drops bursts on a busy SPAN port).
 pub const KERNEL_BUFFER_BYTES: i32 = 64 << 20;
 /// How often the reader reads libpcap's counters (so their 32-bit wrap is never missed).
@@ -224,15 +227,20 @@ impl LiveCapture {
         self.totals
     }
 
-    /// Read one batch: gather frames until the chunk is full or the read times out. Returns
+    /// Read one batch: gather frames until the chunk is full, or the ring runs dry and the chunk
+    /// is [`CHUNK_MAX_WAIT_MS`] old, or nothing comes for [`READ_TIMEOUT_MS`]. Returns
     /// the chunk to hand on (with [`LiveCapture::frames`]), or `None` when nothing arrived.
     pub fn next_chunk(&mut self) -> Result<Option<Arc<Vec<u8>>>, String> {
+        let mut started: Option<std::time::Instant> = None;
         loop {
             if stop_requested() {
                 break;
             }
             match self.cap.next_packet() {
                 Ok(p) => {
+                    if started.is_none() {
+                        started = Some(std::time::Instant::now());
+                    }
                     let ts = p.header.ts;
                     let ts_ns = (ts.tv_sec as u64).saturating_mul(1_000_000_000) + (ts.tv_usec as u64) * 1000;
                     let off = self.pending.len();
@@ -243,17 +251,24 @@ impl LiveCapture {
                     }
                 }
                 Err(pcap::Error::TimeoutExpired) => {
-                    if !self.frames.is_empty() {
-                        break;
-                    }
-                    // nothing buffered: wait for the descriptor, a signal or the timeout
+                    // the ring is empty: wait for the descriptor, a signal or the timeout;
+                    // with frames gathered, only until the chunk is CHUNK_MAX_WAIT_MS old
+                    // (handing on a chunk whenever the ring ran dry made batches of a few
+                    // frames on a busy link, and the queues' overhead per batch dominated)
+                    let wait = match started {
+                        None => READ_TIMEOUT_MS,
+                        Some(t) => match CHUNK_MAX_WAIT_MS.checked_sub(t.elapsed().as_millis() as i32) {
+                            Some(ms) if ms > 0 => ms,
+                            _ => break,
+                        },
+                    };
                     let mut fd = libc::pollfd {
                         fd: self.cap.as_raw_fd(),
                         events: libc::POLLIN,
                         revents: 0,
                     };
                     // SAFETY: one valid pollfd for the duration of the call.
-                    let n = unsafe { libc::poll(&mut fd, 1, READ_TIMEOUT_MS) };
+                    let n = unsafe { libc::poll(&mut fd, 1, wait) };
                     if n <= 0 {
                         break;
                     }
