@@ -390,3 +390,29 @@ fn open_errors_are_one_line_and_exit_2() {
         assert!(res.stdout.is_empty());
     }
 }
+
+/// The systemd unit in the README: its `ExecStart` must be a command line `exwatch` accepts.
+#[test]
+fn readme_systemd_unit_parses() {
+    use clap::Parser;
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let unit = readme
+        .split("```ini\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("a systemd unit in README.md");
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    let args: Vec<&str> = exec.split_whitespace().collect();
+    assert!(args[0].ends_with("/exwatch"));
+    let cli = exwatch::cli::Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{exec}: {e}"));
+    let exwatch::cli::Cmd::Live(live) = cli.cmd else {
+        panic!("{exec}: not `live`")
+    };
+    assert_eq!(live.interface, "eth1");
+    assert_eq!(live.user.as_deref(), Some("exwatch"));
+    assert!(live.output.is_some(), "the unit writes a file (SIGHUP reopens it)");
+    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
+}
