@@ -86,16 +86,22 @@ memory() {
 
 sent() { grep -E "Actual:|Rated:|Failed packets" "$WORK/$1.replay" | sed 's/^ */  tcpreplay: /'; }
 
+# measure NAME WARMUP_S: the sensor $SENSOR started; let it settle, sample its memory while
+# tcpreplay sends, stop it with SIGTERM, say what tcpreplay sent
+measure() {
+  sleep "$2"
+  rss "$SENSOR" "$WORK/$1.rss" &
+  replay "$1"
+  sleep 5
+  kill -TERM "$SENSOR"; wait "$SENSOR" || true; SENSOR=
+  sent "$1"
+}
+
 echo "== exwatch ($BIN), $SECS s, work dir $WORK"
 ip netns exec "$NS" "$BIN" live -i cap0 --promisc --threads ${THREADS:-2} --stats-interval 10 \
   -o "$WORK/exwatch.jsonl" 2> "$WORK/exwatch.stderr" &
 SENSOR=$!
-sleep 2
-rss "$SENSOR" "$WORK/exwatch.rss" &
-replay exwatch
-sleep 5
-kill -TERM "$SENSOR"; wait "$SENSOR" || true; SENSOR=
-sent exwatch
+measure exwatch 2
 grep '"event_type":"stats"' "$WORK/exwatch.jsonl" > "$WORK/exwatch.stats.jsonl" || true
 python3 - "$WORK/exwatch.stats.jsonl" <<'EOF'
 import json, sys
@@ -124,12 +130,7 @@ if [ $SURICATA = yes ]; then
   ip netns exec "$NS" suricata --af-packet=cap0 -S /dev/null -k none -l "$WORK/suricata" \
     --set stats.interval=10 > "$WORK/suricata.stdout" 2>&1 &
   SENSOR=$!
-  sleep 10
-  rss "$SENSOR" "$WORK/suricata.rss" &
-  replay suricata
-  sleep 5
-  kill -TERM "$SENSOR"; wait "$SENSOR" || true; SENSOR=
-  sent suricata
+  measure suricata 10
   awk -F'|' '/capture.kernel_packets|capture.kernel_drops|decoder.pkts / {gsub(/ /, "", $1); gsub(/ /, "", $3); v[$1] = $3}
              END { printf "  suricata: kernel packets %s, kernel drops %s, decoded %s\n",
                    v["capture.kernel_packets"], v["capture.kernel_drops"], v["decoder.pkts"] }' \
