@@ -293,6 +293,16 @@ fn epm_labels_a_flow_whose_bind_was_not_captured() {
             "no bind seen"
         );
         assert_eq!(f["app_proto"], "dcerpc");
+        // its first PDU is a request: the side that sent it is the client, whatever the ports
+        assert_eq!(f["client_from"], "payload");
+        assert_eq!(
+            (f["src_port"].as_u64(), f["dst_port"].as_u64()),
+            (Some(36800), Some(49701))
+        );
+        assert_eq!(
+            (f["pkts_toserver"].as_u64(), f["bytes_toserver"].as_u64()),
+            (Some(5), Some(1974))
+        );
         assert_eq!(f["expected"]["by"], "epm");
         assert_eq!(f["expected"]["interface_name"], "EMSMDB");
         assert_eq!(f["expected"]["interface"], "a4f1db00-ca47-1067-b31f-00dd010662da");

@@ -183,14 +183,15 @@ fn rpc_from_the_internet_and_without_an_endpoint_mapper() {
         "scenario-rpc-internet.pcap",
         &[want("198.51.100.7", "10.1.0.8", 135, None, &["undocumented_path"])],
     );
-    // the bind of the first connection was captured (integrity level); the second is sealed
+    // the first connection was picked up mid-stream (its first request PDU, at integrity
+    // level, shows who the client is: port 36800 to 49701); the second is sealed
     check(
         "scenario-rpc-unmapped.pcap",
         &[
             want(
                 "127.0.0.1",
                 "127.0.0.1",
-                36800,
+                49701,
                 None,
                 &["rpc_without_privacy", "dynamic_rpc_unmapped"],
             ),

@@ -64,6 +64,12 @@ pub struct AppLayer {
     announced_upto: usize,
     /// UDP datagrams probed so far.
     udp_probes: u8,
+    /// The flow's ends were guessed (no handshake seen): the first message a parser recognises
+    /// may tell which side is the client ([`AppLayer::take_flip`]).
+    pub may_reorient: bool,
+    /// The first message showed the flow layer's directions the wrong way round: every
+    /// direction given is taken reversed until the flow layer swaps its ends.
+    flipped: bool,
 }
 
 impl Default for AppLayer {
@@ -77,6 +83,8 @@ impl Default for AppLayer {
             announced: Vec::new(),
             announced_upto: 0,
             udp_probes: 0,
+            may_reorient: false,
+            flipped: false,
         }
     }
 }
@@ -118,8 +126,16 @@ impl AppLayer {
         }
     }
 
+    /// The parser's first message showed the flow's ends the wrong way round (a flow picked up
+    /// mid-stream, oriented by its ports): the flow layer swaps client and server now. Until it
+    /// does, directions given here are taken reversed.
+    pub fn take_flip(&mut self) -> bool {
+        std::mem::take(&mut self.flipped)
+    }
+
     /// In-order stream bytes of one direction.
     pub fn data(&mut self, dir: Direction, data: &[u8], ts_ns: u64) {
+        let dir = if self.flipped { dir.flip() } else { dir };
         if self.done || data.is_empty() || (matches!(self.app, App::Probing) && self.refused[dir.index()]) {
             return;
         }
@@ -138,7 +154,18 @@ impl AppLayer {
             let server_spoke = dir == Direction::ToServer && self.refused[Direction::ToClient.index()];
             match choose(dir, view, server_spoke) {
                 Choice::App(app) => {
+                    // the first message recognised may say who the client is
+                    let reorient =
+                        std::mem::take(&mut self.may_reorient) && sender(&app, view).is_some_and(|s| s != dir);
                     self.app = app;
+                    let (d, dir) = if reorient {
+                        self.flipped = true;
+                        self.probe.swap(0, 1);
+                        self.refused.swap(0, 1);
+                        (1 - d, dir.flip())
+                    } else {
+                        (d, dir)
+                    };
                     // replay what was held (the other direction first: it came earlier), then
                     // the rest of this chunk
                     let held = std::mem::take(&mut self.probe);
@@ -275,6 +302,7 @@ impl AppLayer {
 
     /// `len` bytes of `dir` were not captured.
     pub fn gap(&mut self, dir: Direction, len: u64) {
+        let dir = if self.flipped { dir.flip() } else { dir };
         match &mut self.app {
             App::Tls(p) => p.gap(dir, len),
             App::Smtp(p) => p.gap(dir, len),
@@ -330,6 +358,18 @@ fn name(app: &App) -> Option<&'static str> {
         App::Dcerpc(_) => Some("dcerpc"),
         App::Sip(_) => Some("sip"),
         App::Probing | App::Unknown => None,
+    }
+}
+
+/// Which way the first message of a chosen parser was going, when the protocol tells requests
+/// from answers by their first bytes alone (TLS hellos, DCE/RPC PTYPEs, LDAP protocolOps).
+/// HTTP, SMTP, IMAP, POP3 and SIP are not asked: their probes already read the direction.
+fn sender(app: &App, data: &[u8]) -> Option<Direction> {
+    match app {
+        App::Tls(_) => crate::proto::tls::sender(data),
+        App::Dcerpc(_) => crate::proto::dcerpc::sender(data),
+        App::Ldap(_) => crate::proto::ldap::sender(data),
+        _ => None,
     }
 }
 
@@ -399,6 +439,67 @@ mod tests {
         let mut b = AppLayer::default();
         b.data(Direction::ToServer, b"USER alice\r\n", 1);
         assert_eq!(b.proto_name(), Some("pop3"));
+    }
+
+    /// The first bytes that tell who sent them, and every prefix of them: never the wrong way,
+    /// never a panic.
+    #[test]
+    fn senders_of_first_messages() {
+        use Direction::{ToClient, ToServer};
+        let tls = App::Tls(Box::default());
+        let rpc = App::Dcerpc(Box::default());
+        let ldap = App::Ldap(Box::default());
+        let cases: [(&App, &[u8], Option<Direction>); 9] = [
+            // TLS 1.2 record carrying a ClientHello / ServerHello (RFC 8446 §5.1, §4)
+            (&tls, &[22, 3, 1, 0, 0x2f, 1, 0, 0, 0x2b, 3, 3], Some(ToServer)),
+            (&tls, &[22, 3, 3, 0, 0x31, 2, 0, 0, 0x2d, 3, 3], Some(ToClient)),
+            // application data mid-session tells nothing
+            (&tls, &[23, 3, 3, 0, 0x20, 0xde, 0xad], None),
+            // DCE/RPC bind (PTYPE 11) and bind_ack (12), C706 §12.6.4
+            (
+                &rpc,
+                &[5, 0, 11, 3, 0x10, 0, 0, 0, 0x48, 0, 0, 0, 1, 0, 0, 0],
+                Some(ToServer),
+            ),
+            (
+                &rpc,
+                &[5, 0, 12, 3, 0x10, 0, 0, 0, 0x44, 0, 0, 0, 1, 0, 0, 0],
+                Some(ToClient),
+            ),
+            // LDAP bindRequest / bindResponse / searchResEntry (RFC 4511 §4.2, §4.5.2)
+            (
+                &ldap,
+                &[
+                    0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00,
+                ],
+                Some(ToServer),
+            ),
+            (
+                &ldap,
+                &[
+                    0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00,
+                ],
+                Some(ToClient),
+            ),
+            (
+                &ldap,
+                &[
+                    0x30, 0x84, 0, 0, 0, 0x08, 0x02, 0x02, 0x01, 0x00, 0x64, 0x02, 0x04, 0x00,
+                ],
+                Some(ToClient),
+            ),
+            // unbindRequest: [APPLICATION 2], primitive
+            (&ldap, &[0x30, 0x05, 0x02, 0x01, 0x03, 0x42, 0x00], Some(ToServer)),
+        ];
+        for (app, bytes, want) in cases {
+            assert_eq!(sender(app, bytes), want, "{bytes:02x?}");
+            for n in 0..bytes.len() {
+                let got = sender(app, &bytes[..n]);
+                assert!(got.is_none() || got == want, "prefix {n} of {bytes:02x?}: {got:?}");
+            }
+        }
+        // other parsers are not asked
+        assert_eq!(sender(&App::Http(Box::default()), b"HTTP/1.1 200 OK\r\n"), None);
     }
 
     /// A SIP flow over UDP may open with keep-alives; RTP is not probed past MAX_UDP_PROBES.

@@ -109,6 +109,9 @@ pub enum Orientation {
     Port,
     /// Equal ports: the first sender is the client.
     FirstSender,
+    /// No handshake seen; the first message a parser recognised (a TLS hello, a DCE/RPC
+    /// request or answer, an LDAP request or response) showed which side is the client.
+    Payload,
 }
 
 impl Orientation {
@@ -118,6 +121,7 @@ impl Orientation {
             Orientation::SynAck => "syn_ack",
             Orientation::Port => "port",
             Orientation::FirstSender => "first_sender",
+            Orientation::Payload => "payload",
         }
     }
 }
@@ -422,6 +426,7 @@ impl FlowTable {
                 dir = 1 - dir;
             }
             if no_syn_yet && (syn_only || syn_ack) {
+                f.app.may_reorient = false;
                 f.orientation = if syn_only {
                     Orientation::Syn
                 } else {
@@ -441,6 +446,9 @@ impl FlowTable {
         let mut class = f.class;
         if let Some(t) = tcp {
             tcp_packet(f, dir, &t, p.ts_ns, budget, &mut self.counters.reassembly_gaps);
+            if f.app.take_flip() {
+                reorient(f);
+            }
             if f.tcp.rst || (f.tcp.fin[0] && f.tcp.fin[1]) {
                 class = TimerClass::Closed;
             }
@@ -552,6 +560,10 @@ impl FlowTable {
             generation,
             class,
         });
+        // ends guessed from the ports: the first message a parser recognises may correct them
+        if proto == IPPROTO_TCP && matches!(orientation, Orientation::Port | Orientation::FirstSender) {
+            self.slots[i as usize].as_mut().expect("just made").app.may_reorient = true;
+        }
         self.map.insert(key, i);
         if proto == IPPROTO_TCP {
             self.counters.tcp_flows += 1;
@@ -582,6 +594,9 @@ impl FlowTable {
             f.tcp.reasm[d].finish(&mut self.budget, &mut deliver(&mut f.app, d, ts, gaps));
             if !f.app.announced.is_empty() {
                 stamp(&mut self.announcements, &mut f, ts);
+            }
+            if f.app.take_flip() {
+                reorient(&mut f);
             }
             let r = &f.tcp.reasm[d];
             self.counters.missing_bytes += r.missing_bytes();
@@ -733,6 +748,12 @@ impl FlowTable {
 }
 
 /// Make the other side the client.
+/// The parser's first message showed the guessed ends the wrong way round.
+fn reorient(f: &mut Flow) {
+    swap_orientation(f);
+    f.orientation = Orientation::Payload;
+}
+
 fn swap_orientation(f: &mut Flow) {
     std::mem::swap(&mut f.client, &mut f.server);
     std::mem::swap(&mut f.client_port, &mut f.server_port);
@@ -1027,6 +1048,65 @@ mod tests {
         // the slack; the open flow's stays and comes due
         assert_eq!(r.t.update_timers.len(), 1);
         assert_eq!(tick(&mut r, T0 + 330 * S), [(n as u64 + 1, 2, 0)]);
+    }
+
+    /// A TLS ClientHello's first bytes (RFC 8446 §5.1 record header, §4 handshake type 1).
+    const CLIENT_HELLO: &[u8] = &[22, 3, 1, 0, 0x2f, 1, 0, 0, 0x2b, 3, 3];
+    /// DCE/RPC request PDU header (C706 §12.6.4.9: version 5.0, PTYPE 0, flags, drep, ...).
+    const RPC_REQUEST: &[u8] = &[5, 0, 0, 3, 0x10, 0, 0, 0, 24, 0, 0, 0, 1, 0, 0, 0];
+    const RPC_RESPONSE: &[u8] = &[5, 0, 2, 3, 0x10, 0, 0, 0, 24, 0, 0, 0, 1, 0, 0, 0];
+
+    #[test]
+    fn the_first_message_corrects_ends_guessed_from_ports() {
+        // picked up mid-stream between two high ports: the port guess makes 50000 the client
+        // (the higher port), but 40000 sends the ClientHello
+        let mut r = Run::new(FlowConfig::default());
+        r.pkt(T0, B, A, tcp(50000, 40000, 1, 1, ACK, b""), 60);
+        r.pkt(
+            T0 + 1,
+            A,
+            B,
+            tcp(40000, 50000, 1, 1, ACK, CLIENT_HELLO),
+            60 + CLIENT_HELLO.len() as u64,
+        );
+        r.flush();
+        let f = &r.ended[0].0;
+        assert_eq!((f.client, f.client_port, f.server_port), (Addr::v4(A), 40000, 50000));
+        assert_eq!(f.orientation, Orientation::Payload);
+        assert_eq!(f.pkts, [1, 1]);
+        assert_eq!(f.bytes, [60 + CLIENT_HELLO.len() as u64, 60]);
+        assert_eq!(f.app.proto_name(), Some("tls"));
+
+        // a DCE/RPC response seen first, from the side the ports made the client
+        let mut r = Run::new(FlowConfig::default());
+        r.pkt(T0, B, A, tcp(50000, 40000, 1, 1, ACK, RPC_RESPONSE), 100);
+        r.pkt(T0 + 1, A, B, tcp(40000, 50000, 1, 17, ACK, RPC_REQUEST), 100);
+        r.flush();
+        let f = &r.ended[0].0;
+        assert_eq!(
+            (f.client_port, f.server_port, f.orientation),
+            (40000, 50000, Orientation::Payload)
+        );
+        assert_eq!(f.app.proto_name(), Some("dcerpc"));
+
+        // the guess was right: nothing changes
+        let mut r = Run::new(FlowConfig::default());
+        r.pkt(T0, A, B, tcp(50000, 40000, 1, 1, ACK, RPC_REQUEST), 100);
+        r.flush();
+        let f = &r.ended[0].0;
+        assert_eq!((f.client_port, f.orientation), (50000, Orientation::Port));
+    }
+
+    #[test]
+    fn a_handshake_outranks_the_first_message() {
+        // the SYN says 50000 is the client; a ClientHello from the other side does not move it
+        let mut r = Run::new(FlowConfig::default());
+        r.pkt(T0, B, A, tcp(50000, 40000, 100, 0, SYN, b""), 60);
+        r.pkt(T0 + 1, A, B, tcp(40000, 50000, 7, 101, SA, b""), 60);
+        r.pkt(T0 + 2, A, B, tcp(40000, 50000, 8, 101, ACK, CLIENT_HELLO), 80);
+        r.flush();
+        let f = &r.ended[0].0;
+        assert_eq!((f.client_port, f.orientation), (50000, Orientation::Syn));
     }
 
     #[test]

@@ -41,6 +41,14 @@ impl Direction {
             Direction::ToClient => 1,
         }
     }
+
+    /// The other direction.
+    pub fn flip(self) -> Direction {
+        match self {
+            Direction::ToServer => Direction::ToClient,
+            Direction::ToClient => Direction::ToServer,
+        }
+    }
 }
 
 /// What the caller does after a `feed`.

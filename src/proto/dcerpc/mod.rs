@@ -38,6 +38,18 @@ pub const MAX_PENDING_CALLS: usize = 64;
 /// C706 §12.6.3.1: version 5, minor 0 or 1, a connection-oriented PTYPE, a sane data
 /// representation (integer and character nibbles 0/1, float format 0-3) and a frag_length that
 /// holds the header and the auth trailer.
+/// Which way a connection-oriented PDU goes, by its PTYPE (C706 §12.6.4.1, octet 2 of the
+/// common header; MS-RPCE §2.2.2.1): request, bind, alter_context, auth3, co_cancel and
+/// orphaned come from the client; response, fault, bind_ack, bind_nak, alter_context_resp and
+/// shutdown from the server.
+pub fn sender(data: &[u8]) -> Option<Direction> {
+    match data.get(2)? {
+        0 | 11 | 14 | 16 | 18 | 19 => Some(Direction::ToServer),
+        2 | 3 | 12 | 13 | 15 | 17 => Some(Direction::ToClient),
+        _ => None,
+    }
+}
+
 pub fn probe_dcerpc(data: &[u8]) -> Probe {
     type ByteCheck = fn(u8) -> bool;
     let checks: [(usize, ByteCheck); 5] = [

@@ -48,6 +48,33 @@ pub fn probe_ldap(data: &[u8]) -> Probe {
     }
 }
 
+/// Which way an LDAPMessage goes, by its protocolOp (RFC 4511 §4.2, the [APPLICATION n] tag
+/// after the messageID): bind, unbind, search, modify, add, delete, modifyDN, compare, abandon
+/// and extended requests (0, 2, 3, 6, 8, 10, 12, 14, 16, 23) come from the client; their
+/// responses, search entries and references, and intermediate responses (1, 4, 5, 7, 9, 11,
+/// 13, 15, 19, 24, 25) from the server.
+pub fn sender(data: &[u8]) -> Option<Direction> {
+    let (tag, h, _) = ber::read_header(data).ok()?;
+    if tag != 0x30 {
+        return None;
+    }
+    let rest = data.get(h..)?;
+    let id_len = match rest {
+        [0x02, l, ..] if (1..=4).contains(l) => *l as usize,
+        _ => return None,
+    };
+    let op = *rest.get(2 + id_len)?;
+    // class APPLICATION (0b01), primitive or constructed, low-tag-number form
+    if op & 0xc0 != 0x40 {
+        return None;
+    }
+    match op & 0x1f {
+        0 | 2 | 3 | 6 | 8 | 10 | 12 | 14 | 16 | 23 => Some(Direction::ToServer),
+        1 | 4 | 5 | 7 | 9 | 11 | 13 | 15 | 19 | 24 | 25 => Some(Direction::ToClient),
+        _ => None,
+    }
+}
+
 /// What the framer found at the head of a direction's bytes.
 enum Frame {
     /// A whole PDU of `len` bytes; `wrapped` when it is a SASL security-layer buffer.

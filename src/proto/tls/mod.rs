@@ -18,7 +18,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-use super::Probe;
+use super::{Direction, Probe};
 use parser::{
     CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, HS_CLIENT_HELLO, HS_SERVER_HELLO, MAX_RECORD_LEN,
 };
@@ -239,6 +239,21 @@ impl TlsSummary {
             }
         }
         out
+    }
+}
+
+/// Which way the first bytes of a stream that [`probe_tls`] accepted were going, when they
+/// tell: a ClientHello (RFC 8446 §4.1.2; SSLv2 CLIENT-HELLO, RFC 6101 appendix E.1) goes to
+/// the server, a ServerHello (§4.1.3) to the client. Any other record (application data of a
+/// session picked up mid-stream) says nothing.
+pub fn sender(data: &[u8]) -> Option<Direction> {
+    match data {
+        // record: type, version (2), length (2); handshake: msg_type
+        [CT_HANDSHAKE, 3, _, _, _, HS_CLIENT_HELLO, ..] => Some(Direction::ToServer),
+        [CT_HANDSHAKE, 3, _, _, _, HS_SERVER_HELLO, ..] => Some(Direction::ToClient),
+        // SSLv2: two-byte length with the high bit set, then msg_type 1
+        [b0, _, 1, ..] if b0 & 0x80 != 0 && probe_tls(data) == Probe::Yes => Some(Direction::ToServer),
+        _ => None,
     }
 }
 
