@@ -363,7 +363,99 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<PacketMeta<'a>, DecodeError> {
 /// The link layer (with VLAN tags) is read here; the IP layer and the transport header are
 /// etherparse's lax slices (`LaxIpSlice`, `TcpSlice`, `UdpSlice`), used one by one rather
 /// than through `LaxSlicedPacket`, whose large by-value result cost a tenth of the run time.
+/// Plain traffic takes the same steps as before tunnels were known: one cheap test of the
+/// EtherType, IP protocol and UDP port sends a frame that can be a tunnel to the walk that
+/// removes the layers (`decode_tunnelled`), which starts over from the link header.
 pub fn decode_with<'a>(frame: &Frame<'a>, decap: Decap) -> Result<PacketMeta<'a>, DecodeError> {
+    let mut vlan = [0u16; MAX_VLAN_TAGS];
+    let mut vlan_count = 0u8;
+    let (ethertype, d) = match link_payload(frame)? {
+        LinkPayload::Ip(d) => (None, d),
+        LinkPayload::Ethernet(d) => {
+            // IEEE 802.3: destination [6], source [6], EtherType u16
+            if d.len() < ETHERNET_LEN {
+                return Err(DecodeError::LinkTruncated);
+            }
+            (Some(u16::from_be_bytes([d[12], d[13]])), &d[ETHERNET_LEN..])
+        }
+        LinkPayload::EtherType(t, d) => (Some(t), d),
+    };
+    let ip = match ethertype {
+        None => d,
+        Some(t) => match strip_tags(t, d, &mut vlan, &mut vlan_count)? {
+            (ETHERTYPE_IPV4 | ETHERTYPE_IPV6, d) => d,
+            (tunnel::ETHERTYPE_MPLS_UC | tunnel::ETHERTYPE_MPLS_MC, _) if decap.has(TunnelKind::Mpls) => {
+                return decode_tunnelled(frame, decap);
+            }
+            (tunnel::ETHERTYPE_PPPOE_SESSION, _) if decap.has(TunnelKind::Pppoe) => {
+                return decode_tunnelled(frame, decap);
+            }
+            _ => return Err(DecodeError::NotIp),
+        },
+    };
+    let (sliced, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| DecodeError::IpHeader)?;
+    let (src, dst, pl, frag, declared) = match &sliced {
+        LaxIpSlice::Ipv4(ip) => {
+            let h = ip.header();
+            let pl = ip.payload();
+            // RFC 791: Total Length counts the header
+            let declared = (h.total_len() as usize).saturating_sub(h.slice().len());
+            let frag = pl.fragmented.then(|| FragMeta {
+                id: h.identification() as u32,
+                offset: h.fragments_offset().value() as u32 * 8,
+                more: h.more_fragments(),
+                data: pl.payload,
+            });
+            (Addr::v4(h.source()), Addr::v4(h.destination()), pl, frag, declared)
+        }
+        LaxIpSlice::Ipv6(ip) => {
+            let h = ip.header();
+            let pl = ip.payload();
+            // RFC 8200 §3: Payload Length counts the extension headers; 0 is a jumbogram
+            let declared = match h.payload_length() as usize {
+                0 => pl.payload.len(),
+                n => n.saturating_sub(ip.extensions().slice().len()),
+            };
+            let mut frag = None;
+            if pl.fragmented {
+                frag = ipv6_fragment(h.next_header(), ip.extensions().slice(), pl.payload);
+            }
+            (Addr::v6(h.source()), Addr::v6(h.destination()), pl, frag, declared)
+        }
+    };
+    let ip_proto = pl.ip_number.0;
+    let l4 = match frag {
+        Some(f) => L4::Fragment(f),
+        None if tunnel_candidate(ip_proto, pl.payload, decap) => return decode_tunnelled(frame, decap),
+        None => transport(ip_proto, pl.payload, src.v6, declared)?,
+    };
+    Ok(PacketMeta {
+        vlan,
+        vlan_count,
+        src,
+        dst,
+        ip_proto,
+        l4,
+        tunnels: Tunnels::EMPTY,
+    })
+}
+
+/// Can this IP payload be a tunnel `decap` removes? IP protocols 4, 41, 47; UDP to 4789, 6081,
+/// 2152.
+#[inline(always)]
+fn tunnel_candidate(proto: u8, payload: &[u8], decap: Decap) -> bool {
+    match proto {
+        4 | 41 => decap.has(TunnelKind::Ipip),
+        47 => decap.has(TunnelKind::Gre) || decap.has(TunnelKind::Erspan),
+        17 => payload.len() >= 8 && decap.udp_port(u16::from_be_bytes([payload[2], payload[3]])),
+        _ => false,
+    }
+}
+
+/// [`decode_with`] for a frame that can be a tunnel: the whole walk, layer by layer.
+#[cold]
+#[inline(never)]
+fn decode_tunnelled<'a>(frame: &Frame<'a>, decap: Decap) -> Result<PacketMeta<'a>, DecodeError> {
     let mut w = Walk::new(decap);
     let ip = match link_payload(frame)? {
         LinkPayload::Ip(d) => d,
@@ -1056,6 +1148,7 @@ pub fn mix64(mut z: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::capture::{CaptureParser, Detect, Next};
+    use defrag::DefragLimits;
 
     // Real captures (fixtures/README.md); the expected values are tshark 4.0.17's.
     const LOOPBACK: &[u8] = include_bytes!("../../fixtures/pcap/loopback-tcp-udp.pcap");
@@ -1066,6 +1159,32 @@ mod tests {
     const IPV6: &[u8] = include_bytes!("../../fixtures/pcap/ipv6-tcp-udp.pcap");
     const NANO: &[u8] = include_bytes!("../../fixtures/pcap/loopback-nanosecond.pcap");
     const MULTI: &[u8] = include_bytes!("../../fixtures/pcap/multi-interface.pcapng");
+
+    // fixtures/make-tunnel-fixtures.sh: curl -> http.server (10.77.0.1 -> 10.77.0.2:8080)
+    // through each encapsulation, captured on the underlay (192.0.2.1 <-> 192.0.2.2)
+    const T_VXLAN: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-vxlan.pcap");
+    const T_GRE: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-gre.pcap");
+    const T_ERSPAN: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-erspan.pcap");
+    const T_GENEVE: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-geneve.pcap");
+    const T_GTPU: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-gtpu.pcap");
+    const T_IPIP: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-ipip.pcap");
+    const T_MPLS: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-mpls.pcap");
+    const T_PPPOE: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-pppoe.pcap");
+    const T_OUTER_FRAG: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-outer-frag.pcap");
+    const T_INNER_FRAG: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-inner-frag.pcap");
+
+    const TUNNELS: [(&str, &[u8]); 10] = [
+        ("tunnel-vxlan", T_VXLAN),
+        ("tunnel-gre", T_GRE),
+        ("tunnel-erspan", T_ERSPAN),
+        ("tunnel-geneve", T_GENEVE),
+        ("tunnel-gtpu", T_GTPU),
+        ("tunnel-ipip", T_IPIP),
+        ("tunnel-mpls", T_MPLS),
+        ("tunnel-pppoe", T_PPPOE),
+        ("tunnel-outer-frag", T_OUTER_FRAG),
+        ("tunnel-inner-frag", T_INNER_FRAG),
+    ];
 
     const ALL: [(&str, &[u8]); 8] = [
         ("loopback-tcp-udp", LOOPBACK),
@@ -2022,6 +2141,345 @@ mod tests {
         assert_eq!((q.src, q.proto, q.src_port, q.dst_port), (Addr::v6(B6), 6, 443, 40000));
     }
 
+    // ------------------------------------------------------------- tunnels
+
+    const IN_A: &str = "10.77.0.1";
+    const IN_B: &str = "10.77.0.2";
+    const UL_A: &str = "192.0.2.1";
+    const UL_B: &str = "192.0.2.2";
+
+    /// The first frame of each tunnel fixture is curl's SYN, inside the layers listed
+    /// (tshark -V agrees: kind, outer addresses, VNI/key/session/TEID/labels).
+    #[test]
+    fn tunnel_fixture_frames_decode_to_the_inner_syn() {
+        let ul = Some((v4(UL_A), v4(UL_B)));
+        let mpls = {
+            let mut t = Tunnel::new(TunnelKind::Mpls, None, None);
+            t.labels = [100, 101, 0, 0];
+            t.label_count = 2;
+            t
+        };
+        let mut erspan1 = Tunnel::new(TunnelKind::Erspan, ul, Some(0));
+        erspan1.version = 0;
+        let cases: [(&str, &[u8], usize, Tunnel); 9] = [
+            ("vxlan", T_VXLAN, 0, Tunnel::new(TunnelKind::Vxlan, ul, Some(42))),
+            ("gre key/seq", T_GRE, 0, Tunnel::new(TunnelKind::Gre, ul, Some(1234))),
+            ("gretap", T_GRE, 12, Tunnel::new(TunnelKind::Gre, ul, None)),
+            ("erspan type I", T_ERSPAN, 0, erspan1),
+            ("geneve", T_GENEVE, 0, Tunnel::new(TunnelKind::Geneve, ul, Some(43))),
+            ("gtpu", T_GTPU, 0, Tunnel::new(TunnelKind::Gtpu, ul, Some(0x0001_0203))),
+            ("ipip", T_IPIP, 0, Tunnel::new(TunnelKind::Ipip, ul, Some(4))),
+            ("mpls", T_MPLS, 0, mpls),
+            ("pppoe", T_PPPOE, 0, Tunnel::new(TunnelKind::Pppoe, None, Some(0x1234))),
+        ];
+        for (what, bytes, i, want) in cases {
+            let fr = frames(bytes)[i];
+            let m = decode(&fr).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+            assert_eq!((m.src, m.dst, m.ip_proto), (v4(IN_A), v4(IN_B), 6), "{what}");
+            let t = tcp_of(&m);
+            assert_eq!((t.dst_port, t.flags, t.payload.len()), (t.dst_port, 0x02, 0), "{what}");
+            assert!([8080, 8081].contains(&t.dst_port), "{what}");
+            assert_eq!(m.tunnels.as_slice(), &[want], "{what}");
+            assert!(vlans(&m).is_empty());
+        }
+        // ERSPAN types II and III (the second and third connections of tunnel-erspan.pcap)
+        let e: Vec<PacketMeta<'_>> = frames(T_ERSPAN).iter().map(|f| decode(f).unwrap()).collect();
+        let by_port = |p: u16| e.iter().find(|m| tcp_of(m).dst_port == p).unwrap().tunnels.as_slice()[0];
+        assert_eq!((by_port(8081).version, by_port(8081).id), (1, Some(123)));
+        assert_eq!((by_port(8082).version, by_port(8082).id), (2, Some(77)));
+        // IPv6 in IPv4 (sit): the second connection of tunnel-ipip.pcap
+        let six = frames(T_IPIP)
+            .iter()
+            .map(|f| decode(f).unwrap())
+            .find(|m| m.src.v6)
+            .unwrap();
+        assert_eq!((six.src, six.dst), (v4("fd77::1"), v4("fd77::2")));
+        assert_eq!(six.tunnels.as_slice(), &[Tunnel::new(TunnelKind::Ipip, ul, Some(41))]);
+        // GTP-U: the server's answers come with the other TEID, without sequence numbers
+        let back = decode(&frames(T_GTPU)[1]).unwrap();
+        assert_eq!((back.src, back.tunnels.as_slice()[0].id), (v4(IN_B), Some(0x0a0b_0c0e)));
+        assert_eq!(back.tunnels.as_slice()[0].outer(), Some((v4(UL_B), v4(UL_A))));
+        // the transport payload is the frame's last bytes, whatever the layers
+        let get = frames(T_VXLAN)[3];
+        let t = tcp_of(&decode(&get).unwrap());
+        assert!(t.payload.starts_with(b"GET /hello.txt HTTP/1.1"));
+        assert_eq!(t.payload, &get.data[get.data.len() - t.payload.len()..]);
+    }
+
+    #[test]
+    fn no_decap_leaves_the_outer_packet() {
+        let all_but = |k| Decap::ALL.without(k);
+        // VXLAN off: the UDP packet to 4789 between the tunnel endpoints
+        let m = decode_with(&frames(T_VXLAN)[0], all_but(TunnelKind::Vxlan)).unwrap();
+        assert_eq!((m.src, m.dst), (v4(UL_A), v4(UL_B)));
+        assert!(matches!(m.l4, L4::Udp { dst_port: 4789, .. }));
+        assert!(m.tunnels.is_empty());
+        // GRE, ERSPAN, ipip off: another IP protocol
+        for (bytes, k, proto) in [
+            (T_GRE, TunnelKind::Gre, 47),
+            (T_ERSPAN, TunnelKind::Erspan, 47),
+            (T_IPIP, TunnelKind::Ipip, 4),
+        ] {
+            let m = decode_with(&frames(bytes)[0], all_but(k)).unwrap();
+            assert_eq!((m.src, m.ip_proto), (v4(UL_A), proto), "{k:?}");
+            assert!(matches!(m.l4, L4::Other), "{k:?}");
+        }
+        // gre off leaves ERSPAN on (and the other way round)
+        assert_eq!(
+            decode_with(&frames(T_ERSPAN)[0], all_but(TunnelKind::Gre))
+                .unwrap()
+                .tunnels
+                .as_slice()[0]
+                .kind,
+            TunnelKind::Erspan
+        );
+        assert_eq!(
+            decode_with(&frames(T_GRE)[0], all_but(TunnelKind::Erspan))
+                .unwrap()
+                .tunnels
+                .as_slice()[0]
+                .kind,
+            TunnelKind::Gre
+        );
+        // Geneve and GTP-U off: UDP flows on their ports
+        for (bytes, k, port) in [(T_GENEVE, TunnelKind::Geneve, 6081), (T_GTPU, TunnelKind::Gtpu, 2152)] {
+            let m = decode_with(&frames(bytes)[0], all_but(k)).unwrap();
+            assert!(matches!(m.l4, L4::Udp { dst_port, .. } if dst_port == port), "{k:?}");
+        }
+        // MPLS and PPPoE off: not IP
+        for (bytes, k) in [(T_MPLS, TunnelKind::Mpls), (T_PPPOE, TunnelKind::Pppoe)] {
+            assert_eq!(
+                decode_with(&frames(bytes)[0], all_but(k)).unwrap_err(),
+                DecodeError::NotIp
+            );
+        }
+        // and the shard hash follows the same decision
+        let fr = frames(T_VXLAN)[0];
+        let outer = canonical_hash(v4(UL_A), v4(UL_B), &[]);
+        assert_eq!(shard_hash_with(&fr, all_but(TunnelKind::Vxlan)), outer);
+        assert_eq!(shard_hash(&fr), canonical_hash(v4(IN_A), v4(IN_B), &[]));
+        assert_eq!(Sharder::new(all_but(TunnelKind::Vxlan)).hash(&fr), outer);
+    }
+
+    /// An IPv4 header carrying `proto` from A to B around `inner`.
+    fn wrap4(proto: u8, inner: &[u8]) -> Vec<u8> {
+        ipv4(proto, [192, 0, 2, 1], [192, 0, 2, 2], 7, 0, inner)
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // IPv4-in-IPv4 MAX_TUNNEL_DEPTH times is fine, once more is a counted error
+        let mut p = tcp4(A, B, 1, 2);
+        for _ in 0..MAX_TUNNEL_DEPTH {
+            p = wrap4(4, &p);
+        }
+        let m = decode(&frame(101, &p)).unwrap();
+        assert_eq!((m.src, m.tunnels.len()), (Addr::v4(A), MAX_TUNNEL_DEPTH));
+        let deeper = wrap4(4, &p);
+        assert_eq!(decode(&frame(101, &deeper)).unwrap_err(), DecodeError::TunnelTooDeep);
+        assert_eq!(DecodeError::TunnelTooDeep.name(), "tunnel_too_deep");
+        // the hash of a too-deep frame is 0 like every frame that does not decode
+        assert_eq!(shard_hash(&frame(101, &deeper)), 0);
+        // mixed kinds: VXLAN in GRE in MPLS over Ethernet
+        let vx = [&[0x08u8, 0, 0, 0, 0, 0, 9, 0][..], &eth4(&tcp4(A, B, 3, 4))].concat();
+        let gre = [&[0x20u8, 0, 0x08, 0, 0, 0, 0, 5][..], &wrap4(17, &udp(5555, 4789, &vx))].concat();
+        let mpls = [&[0x00u8, 0x01, 0x01, 0x40][..], &wrap4(47, &gre)].concat();
+        let f = eth(&[(0x8100, 7)], 0x8847, &mpls);
+        let m = decode(&frame(1, &f)).unwrap();
+        let kinds: Vec<TunnelKind> = m.tunnels.as_slice().iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [TunnelKind::Mpls, TunnelKind::Gre, TunnelKind::Vxlan]);
+        assert_eq!((m.src, vlans(&m)), (Addr::v4(A), vec![7]));
+        assert_eq!(m.tunnels.as_slice()[1].id, Some(5));
+        assert_eq!(m.tunnels.as_slice()[2].id, Some(9));
+    }
+
+    #[test]
+    fn malformed_tunnel_headers_are_counted_errors() {
+        let inner = eth4(&tcp4(A, B, 1, 2));
+        let bad = |k| DecodeError::TunnelHeader(k);
+        let cases: Vec<(&str, Vec<u8>, u16, DecodeError)> = vec![
+            (
+                "VXLAN without the I flag",
+                wrap4(17, &udp(1, 4789, &[&[0u8; 8][..], &inner].concat())),
+                101,
+                bad(TunnelKind::Vxlan),
+            ),
+            (
+                "VXLAN cut",
+                wrap4(17, &udp(1, 4789, &[8, 0, 0])),
+                101,
+                bad(TunnelKind::Vxlan),
+            ),
+            (
+                "Geneve version 1",
+                wrap4(
+                    17,
+                    &udp(1, 6081, &[&[0x40u8, 0, 0x65, 0x58, 0, 0, 1, 0][..], &inner].concat()),
+                ),
+                101,
+                bad(TunnelKind::Geneve),
+            ),
+            (
+                "GTP version 2",
+                wrap4(17, &udp(1, 2152, &[0x48, 0xff, 0, 0, 0, 0, 0, 1])),
+                101,
+                bad(TunnelKind::Gtpu),
+            ),
+            ("GRE cut", wrap4(47, &[0x30, 0, 8]), 101, bad(TunnelKind::Gre)),
+            (
+                "ERSPAN III with a type II version",
+                wrap4(
+                    47,
+                    &[&[0x10u8, 0, 0x22, 0xeb, 0, 0, 0, 1][..], &[0x10; 12], &inner].concat(),
+                ),
+                101,
+                bad(TunnelKind::Erspan),
+            ),
+            (
+                "MPLS without a bottom of stack",
+                eth(&[], 0x8847, &[0u8, 1, 0, 0x40].repeat(20)),
+                1,
+                bad(TunnelKind::Mpls),
+            ),
+            (
+                "PPPoE discovery code in a session frame",
+                eth(
+                    &[],
+                    0x8864,
+                    &[&[0x11u8, 0x09, 0, 1, 0, 0, 0, 0x21][..], &tcp4(A, B, 1, 2)].concat(),
+                ),
+                1,
+                bad(TunnelKind::Pppoe),
+            ),
+            (
+                "VXLAN inner Ethernet cut",
+                wrap4(17, &udp(1, 4789, &[8, 0, 0, 0, 0, 0, 1, 0, 2, 0, 0])),
+                101,
+                DecodeError::LinkTruncated,
+            ),
+            (
+                "GRE inner IP cut",
+                wrap4(47, &[&[0u8, 0, 8, 0][..], &[0x45, 0, 0]].concat()),
+                101,
+                DecodeError::IpHeader,
+            ),
+        ];
+        for (what, f, link, want) in cases {
+            assert_eq!(decode(&frame(link, &f)).unwrap_err(), want, "{what}");
+            assert_eq!(shard_hash(&frame(link, &f)), 0, "{what}");
+        }
+        assert_eq!(bad(TunnelKind::Gre).name(), "tunnel_header");
+    }
+
+    #[test]
+    fn what_is_not_a_tunnel_stays_as_it_is() {
+        // a GTP-U echo request (signalling) is the UDP packet
+        let echo = wrap4(17, &udp(2152, 2152, &[0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0]));
+        assert!(matches!(decode(&frame(101, &echo)).unwrap().l4, L4::Udp { .. }));
+        // a GRE keepalive (protocol 0), PPTP's enhanced GRE (version 1): other IP protocols
+        for g in [&[0u8, 0, 0, 0][..], &[0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 0, 0, 0, 0, 1]] {
+            let p = wrap4(47, g);
+            let m = decode(&frame(101, &p)).unwrap();
+            assert!(matches!(m.l4, L4::Other) && m.tunnels.is_empty());
+        }
+        // PPP's own protocols in PPPoE (LCP): not IP
+        let lcp = eth(&[], 0x8864, &[0x11, 0, 0, 1, 0, 6, 0xc0, 0x21, 1, 1, 0, 4]);
+        assert_eq!(decode(&frame(1, &lcp)).unwrap_err(), DecodeError::NotIp);
+        // UDP from (not to) port 4789 is not VXLAN
+        let from = wrap4(17, &udp(4789, 5000, &[0x08, 0, 0, 0, 0, 0, 1, 0]));
+        assert!(matches!(decode(&frame(101, &from)).unwrap().l4, L4::Udp { .. }));
+        // MPLS with a pseudowire control word, then Ethernet with a VLAN tag, then IPv4
+        let pw = [
+            &[0x00u8, 0x01, 0x21, 0x40, 0, 0, 0, 0][..],
+            &eth(&[(0x8100, 55)], 0x0800, &tcp4(A, B, 1, 2)),
+        ]
+        .concat();
+        let f = eth(&[], 0x8847, &pw);
+        let m = decode(&frame(1, &f)).unwrap();
+        assert_eq!(
+            (m.src, vlans(&m), m.tunnels.as_slice()[0].labels()),
+            (Addr::v4(A), vec![55], &[18u32][..])
+        );
+    }
+
+    /// Every frame of the fixture where the VXLAN packets are fragmented on the underlay goes
+    /// to the worker of the inner flow (10.77.0.1 <-> 10.77.0.2): the first fragment shows the
+    /// inner addresses, the others follow its route. The stateless hash can only give the
+    /// outer pair for the fragments.
+    #[test]
+    fn sharder_sends_tunnel_fragments_to_the_inner_flow() {
+        let inner = canonical_hash(v4(IN_A), v4(IN_B), &[]);
+        let outer = canonical_hash(v4(UL_A), v4(UL_B), &[]);
+        let all = frames(T_OUTER_FRAG);
+        let mut s = Sharder::new(Decap::ALL);
+        let mut fragments = 0;
+        for (i, fr) in all.iter().enumerate() {
+            let h = s.hash(fr);
+            assert_eq!(h, inner, "frame {}", i + 1);
+            if matches!(decode(fr).unwrap().l4, L4::Fragment(_)) {
+                fragments += 1;
+            }
+        }
+        assert_eq!(fragments, 14);
+        // the second fragment of frame 19's datagram: no inner addresses in it
+        assert_eq!(shard_hash(&all[19]), outer);
+        // the documented limitation: fragments that come before their first go by the outer
+        // addresses (a fresh sharder, the datagram of frames 19-21 backwards)
+        let mut s = Sharder::new(Decap::ALL);
+        assert_eq!(s.hash(&all[20]), outer);
+        assert_eq!(s.hash(&all[19]), outer);
+        assert_eq!(s.hash(&all[18]), inner);
+        assert_eq!(s.hash(&all[19]), inner, "after the first fragment the route is known");
+        // inner fragments in unfragmented tunnel packets need no route
+        for fr in frames(T_INNER_FRAG) {
+            assert_eq!(Sharder::new(Decap::ALL).hash(&fr), inner);
+            assert_eq!(shard_hash(&fr), inner);
+        }
+    }
+
+    /// Reassembly of the fragment fixtures: the outer fragments of a VXLAN packet whose inner
+    /// packet is itself a fragment meet the inner fragment that came in one piece.
+    #[test]
+    fn reassembler_joins_inner_and_outer_fragments() {
+        for (name, bytes, want) in [
+            // TCP: 2 segments (32-byte header + 1448 bytes) in 3 outer fragments each; UDP
+            // 2000 bytes: towards b one inner fragment in 3 outer fragments and one whole (2
+            // completions), back in 4 inner fragments (1 completion)
+            (
+                "outer",
+                T_OUTER_FRAG,
+                vec![(6u8, 1480usize, 3u32), (6, 1480, 3), (17, 2008, 4), (17, 2008, 4)],
+            ),
+            // 1400 bytes each way in 3 inner fragments
+            ("inner", T_INNER_FRAG, vec![(17, 1408, 3), (17, 1408, 3)]),
+        ] {
+            let mut r = Reassembler::new(DefragLimits::default(), Decap::ALL);
+            let mut got = Vec::new();
+            let mut completed = 0;
+            for fr in frames(bytes) {
+                let m = decode(&fr).unwrap();
+                let L4::Fragment(f) = m.l4 else { continue };
+                let out = r.fragment(&m, f, fr.ts_ns, fr.orig_len);
+                completed += out.completed;
+                if let Some(p) = out.packet {
+                    let (p, frames, _) = p.unwrap();
+                    assert_eq!((p.src.v6, p.tunnels.len()), (false, 1), "{name}");
+                    let len = match p.l4 {
+                        L4::Tcp(t) => t.payload.len() + 32,
+                        L4::Udp { payload, .. } => payload.len() + 8,
+                        other => panic!("{other:?}"),
+                    };
+                    got.push((p.ip_proto, len, frames));
+                }
+            }
+            got.sort();
+            let mut want = want;
+            want.sort();
+            assert_eq!(got, want, "{name}");
+            assert_eq!(completed as usize, if name == "outer" { 5 } else { 2 });
+        }
+    }
+
     // ------------------------------------------------------------- shard hash
 
     #[test]
@@ -2129,8 +2587,14 @@ mod tests {
     /// Real and built frames to cut and mutate.
     fn sample_frames() -> Vec<(u16, Vec<u8>)> {
         let mut out: Vec<(u16, Vec<u8>)> = Vec::new();
-        for (_, bytes) in ALL {
+        for (_, bytes) in ALL.iter().chain(TUNNELS.iter()) {
             for fr in frames(bytes).iter().take(6) {
+                out.push((fr.link_type.0, fr.data.to_vec()));
+            }
+        }
+        // fragments of tunnel packets, and of packets inside tunnels
+        for bytes in [T_OUTER_FRAG, T_INNER_FRAG] {
+            for fr in frames(bytes).iter().skip(6) {
                 out.push((fr.link_type.0, fr.data.to_vec()));
             }
         }

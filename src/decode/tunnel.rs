@@ -124,9 +124,11 @@ impl Default for Decap {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tunnel {
     pub kind: TunnelKind,
-    /// Source and destination of the IP header that carried the layer (none for MPLS and
-    /// PPPoE, which sit below IP).
-    pub outer: Option<(Addr, Addr)>,
+    /// Source and destination of the IP header that carried the layer (see [`Tunnel::outer`]).
+    pub src: Addr,
+    pub dst: Addr,
+    /// `src` and `dst` are set (not for MPLS and PPPoE, which sit below IP).
+    pub has_outer: bool,
     /// VXLAN/Geneve VNI, GRE key, GTP-U TEID, PPPoE session id, ERSPAN session id, and the
     /// IP protocol number for `ipip` (4 or 41). `None` where the header has none (GRE without
     /// the K bit).
@@ -142,9 +144,18 @@ pub struct Tunnel {
 }
 
 impl Tunnel {
+    /// All zero bytes, so that an empty stack costs a memset, not a copy.
     pub const EMPTY: Tunnel = Tunnel {
         kind: TunnelKind::Gre,
-        outer: None,
+        src: Addr {
+            bytes: [0; 16],
+            v6: false,
+        },
+        dst: Addr {
+            bytes: [0; 16],
+            v6: false,
+        },
+        has_outer: false,
         id: None,
         key: None,
         version: 0,
@@ -153,12 +164,21 @@ impl Tunnel {
     };
 
     pub fn new(kind: TunnelKind, outer: Option<(Addr, Addr)>, id: Option<u32>) -> Tunnel {
+        let (src, dst) = outer.unwrap_or_default();
         Tunnel {
             kind,
-            outer,
+            src,
+            dst,
+            has_outer: outer.is_some(),
             id,
             ..Tunnel::EMPTY
         }
+    }
+
+    /// Source and destination of the IP header that carried the layer (none for MPLS and
+    /// PPPoE, which sit below IP).
+    pub fn outer(&self) -> Option<(Addr, Addr)> {
+        self.has_outer.then_some((self.src, self.dst))
     }
 
     /// The MPLS labels recorded.
@@ -215,7 +235,7 @@ impl Tunnels {
         let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
         for t in self.as_slice() {
             let mut v = (t.kind as u64) << 56 | t.id.map_or(0x1_0000_0000, u64::from);
-            if let Some((s, d)) = t.outer {
+            if let Some((s, d)) = t.outer() {
                 v ^= super::fold(s.octets()) ^ super::fold(d.octets()).rotate_left(7);
             }
             for &l in t.labels() {

@@ -146,7 +146,7 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: EndReason) {
 /// One object of the `tunnel` array.
 fn write_tunnel(o: &mut Obj<'_>, t: &Tunnel) {
     o.str("kind", t.kind.name());
-    if let Some((src, dst)) = t.outer {
+    if let Some((src, dst)) = t.outer() {
         o.display("src", src.to_ip()).display("dst", dst.to_ip());
     }
     let id = |o: &mut Obj<'_>, k: &str, v: Option<u32>| {
