@@ -885,6 +885,11 @@ fn plain_addrs(frame: &Frame<'_>, decap: Decap) -> Option<Result<u64, ()>> {
                 17 if frag => false,
                 17 => {
                     let ihl = (d[0] & 0x0F) as usize * 4;
+                    // a header shorter than 20 bytes is the decoder's to refuse (the port
+                    // would be read from the addresses, differently in each direction)
+                    if ihl < 20 {
+                        return None;
+                    }
                     match d.get(ihl + 2..ihl + 4) {
                         Some(p) => !decap.udp_port(u16::from_be_bytes([p[0], p[1]])),
                         None => true,
@@ -1126,6 +1131,11 @@ impl Reassembler {
     /// Drop the datagrams past the timeout at `now_ns`; returns how many.
     pub fn expire(&mut self, now_ns: u64) -> usize {
         self.defrag.expire(now_ns)
+    }
+
+    /// The defragmenter's counters and gauges.
+    pub fn stats(&self) -> defrag::DefragStats {
+        self.defrag.stats()
     }
 }
 
