@@ -145,6 +145,7 @@ fn meta(src: Addr, dst: Addr, l4: L4<'static>) -> PacketMeta<'static> {
         dst,
         ip_proto: if matches!(l4, L4::Tcp(_)) { 6 } else { 17 },
         l4,
+        tunnels: Default::default(),
     }
 }
 

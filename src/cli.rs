@@ -26,6 +26,7 @@ use crate::capture::Input;
 use crate::classify::catalog::{Catalog, EMBEDDED, LoadError};
 use crate::classify::inventory::Inventory;
 use crate::decode::defrag::{DEFAULT_FRAG_TIMEOUT_NS, DEFAULT_MAX_BYTES, DEFAULT_MAX_DATAGRAMS, DefragLimits};
+use crate::decode::{Decap, TunnelKind};
 use crate::flow::reassembly::{
     DEFAULT_MAX_OOO_BYTES_GLOBAL, DEFAULT_MAX_OOO_BYTES_PER_DIR, DEFAULT_MAX_OOO_SEGMENTS_PER_DIR, ReassemblyLimits,
 };
@@ -237,6 +238,16 @@ pub struct LimitArgs {
     /// traffic only, and the private ranges are internal.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// Leave this kind of tunnel as it is (its outer packet is the flow), for sites whose own
+    /// traffic uses a tunnel's port; may be repeated. Kinds: gre, erspan, vxlan (UDP 4789),
+    /// geneve (UDP 6081), gtpu (UDP 2152), ipip (IP protocols 4 and 41), mpls, pppoe.
+    #[arg(long = "no-decap", value_name = "KIND", value_parser = parse_tunnel_kind)]
+    pub no_decap: Vec<TunnelKind>,
+}
+
+/// A `--no-decap` value: one of the flow record's tunnel `kind` names.
+fn parse_tunnel_kind(s: &str) -> Result<TunnelKind, String> {
+    TunnelKind::from_name(s).ok_or_else(|| format!("unknown tunnel kind (one of: {})", TunnelKind::NAMES.join(", ")))
 }
 
 impl LimitArgs {
@@ -271,6 +282,7 @@ impl LimitArgs {
                 max_bytes: self.max_frag_bytes,
                 timeout_ns: self.frag_timeout.saturating_mul(NS),
             },
+            decap: self.no_decap.iter().fold(Decap::ALL, |d, &k| d.without(k)),
             catalog: Catalog::embedded(),
             inventory: None,
             redact_users: self.redact_users,

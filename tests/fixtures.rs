@@ -309,3 +309,70 @@ fn epm_labels_a_flow_whose_bind_was_not_captured() {
         assert_eq!(common::stats(&recs)["expectations"]["flows_matched"], 2);
     }
 }
+
+/// `--no-decap KIND` leaves that kind's packets as they are: the VXLAN capture is then two UDP
+/// flows between the tunnel endpoints to 4789 (one per direction: the kernel picks each side's
+/// source port), with every frame; without it, one TCP flow inside with the same frames, the
+/// outer layer in `tunnel`. An unknown kind is a usage error (exit 2).
+#[test]
+fn no_decap_leaves_a_tunnel_kind_alone() {
+    let cap = fixtures().join("pcap/tunnel-vxlan.pcap");
+    let (_, inner, _) = common::read(&cap, 1);
+    let f = common::flows(&inner);
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0]["src_ip"].as_str(), f[0]["dst_port"].as_u64()),
+        (Some("10.77.0.1"), Some(8080))
+    );
+    assert_eq!(f[0]["tunnel"][0]["kind"], "vxlan");
+    assert_eq!(f[0]["tunnel"][0]["vni"], 42);
+    assert_eq!(
+        f[0]["pkts_toserver"].as_u64().unwrap() + f[0]["pkts_toclient"].as_u64().unwrap(),
+        12
+    );
+    assert_eq!(common::stats(&inner)["tunnels"]["decapsulated"]["vxlan"], 12);
+    for threads in ["1", "2"] {
+        let out = common::exwatch()
+            .arg("read")
+            .arg(&cap)
+            .args([
+                "--no-summary",
+                "--no-decap",
+                "vxlan",
+                "--no-decap",
+                "gre",
+                "--threads",
+                threads,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let recs: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let f = common::flows(&recs);
+        assert_eq!(f.len(), 2, "--threads {threads}");
+        for x in &f {
+            assert_eq!(x["transport"], "udp");
+            assert_eq!(x["dst_port"], 4789);
+            assert!(x["tunnel"].is_null());
+        }
+        let pkts: u64 = f
+            .iter()
+            .map(|x| x["pkts_toserver"].as_u64().unwrap() + x["pkts_toclient"].as_u64().unwrap())
+            .sum();
+        assert_eq!(pkts, 12);
+        assert_eq!(common::stats(&recs)["tunnels"]["decapsulated"]["vxlan"], 0);
+    }
+    let out = common::exwatch()
+        .arg("read")
+        .arg(&cap)
+        .args(["--no-decap", "gretap"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown tunnel kind"), "{stderr}");
+}

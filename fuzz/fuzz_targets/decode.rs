@@ -1,7 +1,7 @@
 //! One frame: the first byte picks the link type (`common::LINKS`), the rest is the frame.
 //! `decode` and `shard_hash` must not panic; a frame and the same frame with its addresses
-//! swapped (the other direction of the flow) must hash to the same worker; and what decodes
-//! to TCP, UDP, an ICMP error or a fragment goes through a fresh defragmenter and flow table
+//! swapped (the other direction of the flow, or of the tunnel that carries it) must hash to the
+//! same worker; and what decodes to TCP, UDP, an ICMP error or a fragment goes through a fresh defragmenter and flow table
 //! (created per input: libFuzzer inputs must be independent), which must account for it.
 
 #![no_main]
@@ -56,7 +56,15 @@ fuzz_target!(|data: &[u8]| {
         let res2 = decode::decode(&fr2);
         assert_eq!(res.is_ok(), res2.is_ok());
         if let (Ok(m), Ok(m2)) = (&res, &res2) {
-            assert_eq!((m.src, m.dst), (m2.dst, m2.src));
+            match (m.tunnels.as_slice().first(), m2.tunnels.as_slice().first()) {
+                (None, None) => assert_eq!((m.src, m.dst), (m2.dst, m2.src)),
+                // the outer header was swapped: the first layer's addresses, not the inner ones
+                (Some(t), Some(t2)) => {
+                    assert_eq!(t.outer().map(|(s, d)| (d, s)), t2.outer());
+                    assert_eq!((m.src, m.dst, m.tunnels.len()), (m2.src, m2.dst, m2.tunnels.len()));
+                }
+                _ => panic!("a tunnel one way and not the other"),
+            }
         }
     }
 

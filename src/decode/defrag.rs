@@ -390,6 +390,24 @@ impl Defragmenter {
         ts_ns: u64,
         wire_len: u32,
     ) -> FragOutcome<'_> {
+        self.add_frames(key, offset, more, data, ts_ns, 1, u64::from(wire_len))
+    }
+
+    /// [`Defragmenter::add`] for a fragment that stands for `frames` frames of `wire_bytes`
+    /// on the wire: a fragment found inside a tunnel packet that was itself reassembled from
+    /// fragments. `frames` counts towards [`MAX_FRAGMENTS_PER_DATAGRAM`] like as many calls.
+    #[allow(clippy::too_many_arguments)]
+    #[must_use = "a Complete payload is only available until the next call"]
+    pub fn add_frames(
+        &mut self,
+        key: FragKey,
+        offset: u32,
+        more: bool,
+        data: &[u8],
+        ts_ns: u64,
+        frames: u32,
+        wire_bytes: u64,
+    ) -> FragOutcome<'_> {
         // Stateless checks: refuse the fragment, leave any datagram alone.
         let end64 = u64::from(offset) + data.len() as u64;
         if end64 > MAX_DATAGRAM_LEN as u64 {
@@ -406,8 +424,8 @@ impl Defragmenter {
             self.completed += 1;
             return FragOutcome::Complete {
                 payload: &self.done,
-                frames: 1,
-                wire_bytes: u64::from(wire_len),
+                frames,
+                wire_bytes,
                 first_ts_ns: ts_ns,
             };
         }
@@ -461,8 +479,8 @@ impl Defragmenter {
             d.buf.resize(end as usize, 0);
         }
         let overlapped = insert_first_wins(&mut d.ranges, &mut d.buf, offset, end, data);
-        d.frames += 1;
-        d.wire_bytes += u64::from(wire_len);
+        d.frames = d.frames.saturating_add(frames);
+        d.wire_bytes += wire_bytes;
         if !more {
             d.total = Some(end);
         }
@@ -502,6 +520,11 @@ impl Defragmenter {
             wire_bytes,
             first_ts_ns: first_ts,
         }
+    }
+
+    /// The payload of the last `Complete` outcome (empty before the first).
+    pub fn last_payload(&self) -> &[u8] {
+        &self.done
     }
 
     /// Drops every datagram whose first fragment arrived `timeout_ns` or more

@@ -4,13 +4,24 @@
 //! BSD/OpenBSD loopback); IP and transport headers are sliced with etherparse's lax slicer, so
 //! a frame cut by the snap length still yields its outer layers. Everything borrows the frame:
 //! decoding never allocates. IP fragments come out as [`L4::Fragment`]; `defrag` reassembles
-//! them (bounded) and [`transport_from_ip_payload`] decodes the reassembled datagram.
+//! them (bounded) and [`decode_reassembled`] decodes the reassembled datagram.
+//!
+//! Tunnels and mirror encapsulations ([`tunnel`]: GRE, ERSPAN, VXLAN, Geneve, GTP-U, IP-in-IP,
+//! MPLS, PPPoE) are removed on the way, nested up to [`MAX_TUNNEL_DEPTH`] layers: the packet
+//! is the innermost IP packet, and [`PacketMeta::tunnels`] lists the layers removed, outermost
+//! first. Only the frames that can be tunnels take that way: IP protocols 4, 41 and 47, UDP to
+//! 4789, 6081 and 2152, EtherTypes 0x8847, 0x8848 and 0x8864; the rest decode as before.
+//! Which kinds are removed is a [`Decap`] (`--no-decap`).
 
 pub mod defrag;
+pub mod tunnel;
 
 use etherparse::{IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
 
+pub use tunnel::{Decap, MAX_TUNNEL_DEPTH, Tunnel, TunnelKind, Tunnels};
+
 use crate::capture::{Frame, LinkType};
+use defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
 
 /// Linux cooked capture v1 header length (`LINKTYPE_LINUX_SLL`).
 pub const SLL_LEN: usize = 16;
@@ -177,6 +188,22 @@ pub struct PacketMeta<'a> {
     /// IPv4 protocol / IPv6 next header of the (unfragmentable part's) payload.
     pub ip_proto: u8,
     pub l4: L4<'a>,
+    /// The encapsulations removed to reach this packet, outermost first (empty for plain
+    /// traffic); `src`, `dst` and `l4` are the innermost packet's.
+    pub tunnels: Tunnels,
+}
+
+impl PacketMeta<'_> {
+    /// The IP fragment reassembly zone of this packet: its VLAN ids and tunnel layers, so that
+    /// equal addresses on different segments or in different tunnels are never mixed.
+    pub fn frag_zone(&self) -> u32 {
+        let zone = self.vlan[0] as u32 | (self.vlan[1] as u32) << 16;
+        if self.tunnels.is_empty() {
+            zone
+        } else {
+            zone ^ self.tunnels.digest()
+        }
+    }
 }
 
 /// Why a frame could not be decoded to an IP packet. Counted in the stats by [`DecodeError::name`].
@@ -192,10 +219,15 @@ pub enum DecodeError {
     IpHeader,
     /// The TCP/UDP header is cut short or invalid.
     TransportHeader,
+    /// A tunnel header (of this kind) is cut short or malformed.
+    TunnelHeader(TunnelKind),
+    /// More than [`MAX_TUNNEL_DEPTH`] nested tunnels, or fragments inside a datagram that was
+    /// itself reassembled from fragments inside another.
+    TunnelTooDeep,
 }
 
 impl DecodeError {
-    pub const COUNT: usize = 5;
+    pub const COUNT: usize = 7;
     pub fn index(&self) -> usize {
         match self {
             DecodeError::UnsupportedLinkType(_) => 0,
@@ -203,6 +235,8 @@ impl DecodeError {
             DecodeError::NotIp => 2,
             DecodeError::IpHeader => 3,
             DecodeError::TransportHeader => 4,
+            DecodeError::TunnelHeader(_) => 5,
+            DecodeError::TunnelTooDeep => 6,
         }
     }
     pub const NAMES: [&'static str; Self::COUNT] = [
@@ -211,6 +245,8 @@ impl DecodeError {
         "not_ip",
         "ip_header",
         "transport_header",
+        "tunnel_header",
+        "tunnel_too_deep",
     ];
     pub fn name(&self) -> &'static str {
         Self::NAMES[self.index()]
@@ -316,29 +352,46 @@ const ETHERTYPE_IPV6: u16 = 0x86DD;
 /// 802.1Q, 802.1ad, and the pre-standard QinQ TPID.
 const ETHERTYPE_VLAN: [u16; 3] = [0x8100, 0x88A8, 0x9100];
 
-/// Decode one frame down to its transport header.
+/// Decode one frame down to its transport header, removing every tunnel kind.
+pub fn decode<'a>(frame: &Frame<'a>) -> Result<PacketMeta<'a>, DecodeError> {
+    decode_with(frame, Decap::ALL)
+}
+
+/// Decode one frame down to its (innermost) transport header, removing the tunnel kinds
+/// `decap` names.
 ///
 /// The link layer (with VLAN tags) is read here; the IP layer and the transport header are
 /// etherparse's lax slices (`LaxIpSlice`, `TcpSlice`, `UdpSlice`), used one by one rather
 /// than through `LaxSlicedPacket`, whose large by-value result cost a tenth of the run time.
-pub fn decode<'a>(frame: &Frame<'a>) -> Result<PacketMeta<'a>, DecodeError> {
+/// Plain traffic takes the same steps as before tunnels were known: one cheap test of the
+/// EtherType, IP protocol and UDP port sends a frame that can be a tunnel to the walk that
+/// removes the layers (`decode_tunnelled`), which starts over from the link header.
+pub fn decode_with<'a>(frame: &Frame<'a>, decap: Decap) -> Result<PacketMeta<'a>, DecodeError> {
     let mut vlan = [0u16; MAX_VLAN_TAGS];
     let mut vlan_count = 0u8;
-    let ip = match link_payload(frame)? {
-        LinkPayload::Ip(d) => d,
+    let (ethertype, d) = match link_payload(frame)? {
+        LinkPayload::Ip(d) => (None, d),
         LinkPayload::Ethernet(d) => {
             // IEEE 802.3: destination [6], source [6], EtherType u16
             if d.len() < ETHERNET_LEN {
                 return Err(DecodeError::LinkTruncated);
             }
-            strip_tags(
-                u16::from_be_bytes([d[12], d[13]]),
-                &d[ETHERNET_LEN..],
-                &mut vlan,
-                &mut vlan_count,
-            )?
+            (Some(u16::from_be_bytes([d[12], d[13]])), &d[ETHERNET_LEN..])
         }
-        LinkPayload::EtherType(t, d) => strip_tags(t, d, &mut vlan, &mut vlan_count)?,
+        LinkPayload::EtherType(t, d) => (Some(t), d),
+    };
+    let ip = match ethertype {
+        None => d,
+        Some(t) => match strip_tags(t, d, &mut vlan, &mut vlan_count)? {
+            (ETHERTYPE_IPV4 | ETHERTYPE_IPV6, d) => d,
+            (tunnel::ETHERTYPE_MPLS_UC | tunnel::ETHERTYPE_MPLS_MC, _) if decap.has(TunnelKind::Mpls) => {
+                return decode_tunnelled(frame, decap);
+            }
+            (tunnel::ETHERTYPE_PPPOE_SESSION, _) if decap.has(TunnelKind::Pppoe) => {
+                return decode_tunnelled(frame, decap);
+            }
+            _ => return Err(DecodeError::NotIp),
+        },
     };
     let (sliced, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| DecodeError::IpHeader)?;
     let (src, dst, pl, frag, declared) = match &sliced {
@@ -373,6 +426,7 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<PacketMeta<'a>, DecodeError> {
     let ip_proto = pl.ip_number.0;
     let l4 = match frag {
         Some(f) => L4::Fragment(f),
+        None if tunnel_candidate(ip_proto, pl.payload, decap) => return decode_tunnelled(frame, decap),
         None => transport(ip_proto, pl.payload, src.v6, declared)?,
     };
     Ok(PacketMeta {
@@ -382,17 +436,316 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<PacketMeta<'a>, DecodeError> {
         dst,
         ip_proto,
         l4,
+        tunnels: Tunnels::EMPTY,
     })
 }
 
+/// Can this IP payload be a tunnel `decap` removes? IP protocols 4, 41, 47; UDP to 4789, 6081,
+/// 2152.
+#[inline(always)]
+fn tunnel_candidate(proto: u8, payload: &[u8], decap: Decap) -> bool {
+    match proto {
+        4 | 41 => decap.has(TunnelKind::Ipip),
+        47 => decap.has(TunnelKind::Gre) || decap.has(TunnelKind::Erspan),
+        17 => payload.len() >= 8 && decap.udp_port(u16::from_be_bytes([payload[2], payload[3]])),
+        _ => false,
+    }
+}
+
+/// [`decode_with`] for a frame that can be a tunnel: the whole walk, layer by layer.
+#[cold]
+#[inline(never)]
+fn decode_tunnelled<'a>(frame: &Frame<'a>, decap: Decap) -> Result<PacketMeta<'a>, DecodeError> {
+    let mut w = Walk::new(decap);
+    let ip = match link_payload(frame)? {
+        LinkPayload::Ip(d) => d,
+        LinkPayload::Ethernet(d) => ethernet(d, &mut w)?,
+        LinkPayload::EtherType(t, d) => link_to_ip(t, d, &mut w)?,
+    };
+    walk_ip(ip, &mut w)
+}
+
+/// Decode the payload of a datagram reassembled from the fragments `base` describes (its
+/// addresses, protocol, VLANs and tunnels): its transport header, or, when the datagram is a
+/// tunnel packet, the packet inside it (which may be a fragment again).
+pub fn decode_reassembled<'p>(
+    base: &PacketMeta<'_>,
+    payload: &'p [u8],
+    decap: Decap,
+) -> Result<PacketMeta<'p>, DecodeError> {
+    let mut w = Walk {
+        vlan: base.vlan,
+        vlan_count: base.vlan_count,
+        tunnels: base.tunnels,
+        decap,
+    };
+    match tunnel_step(base.ip_proto, payload, base.src, base.dst, &mut w)? {
+        Step::Inner(ip) => walk_ip(ip, &mut w),
+        Step::Not => Ok(PacketMeta {
+            vlan: w.vlan,
+            vlan_count: w.vlan_count,
+            src: base.src,
+            dst: base.dst,
+            ip_proto: base.ip_proto,
+            l4: transport(base.ip_proto, payload, base.src.v6, payload.len())?,
+            tunnels: w.tunnels,
+        }),
+    }
+}
+
+/// What the decoder gathers on its way in.
+struct Walk {
+    vlan: [u16; MAX_VLAN_TAGS],
+    vlan_count: u8,
+    tunnels: Tunnels,
+    decap: Decap,
+}
+
+impl Walk {
+    fn new(decap: Decap) -> Walk {
+        Walk {
+            vlan: [0; MAX_VLAN_TAGS],
+            vlan_count: 0,
+            tunnels: Tunnels::EMPTY,
+            decap,
+        }
+    }
+
+    fn push(&mut self, t: Tunnel) -> Result<(), DecodeError> {
+        if self.tunnels.push(t) {
+            Ok(())
+        } else {
+            Err(DecodeError::TunnelTooDeep)
+        }
+    }
+}
+
+/// IP layers from `ip` inwards: each IP header that carries a tunnel this walk removes is
+/// passed through; the innermost one gives the packet.
+fn walk_ip<'a>(mut ip: &'a [u8], w: &mut Walk) -> Result<PacketMeta<'a>, DecodeError> {
+    loop {
+        let (sliced, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| DecodeError::IpHeader)?;
+        let (src, dst, pl, frag, declared) = match &sliced {
+            LaxIpSlice::Ipv4(ip) => {
+                let h = ip.header();
+                let pl = ip.payload();
+                // RFC 791: Total Length counts the header
+                let declared = (h.total_len() as usize).saturating_sub(h.slice().len());
+                let frag = pl.fragmented.then(|| FragMeta {
+                    id: h.identification() as u32,
+                    offset: h.fragments_offset().value() as u32 * 8,
+                    more: h.more_fragments(),
+                    data: pl.payload,
+                });
+                (Addr::v4(h.source()), Addr::v4(h.destination()), pl, frag, declared)
+            }
+            LaxIpSlice::Ipv6(ip) => {
+                let h = ip.header();
+                let pl = ip.payload();
+                // RFC 8200 §3: Payload Length counts the extension headers; 0 is a jumbogram
+                let declared = match h.payload_length() as usize {
+                    0 => pl.payload.len(),
+                    n => n.saturating_sub(ip.extensions().slice().len()),
+                };
+                let mut frag = None;
+                if pl.fragmented {
+                    frag = ipv6_fragment(h.next_header(), ip.extensions().slice(), pl.payload);
+                }
+                (Addr::v6(h.source()), Addr::v6(h.destination()), pl, frag, declared)
+            }
+        };
+        let ip_proto = pl.ip_number.0;
+        let l4 = match frag {
+            Some(f) => L4::Fragment(f),
+            None => match tunnel_step(ip_proto, pl.payload, src, dst, w)? {
+                Step::Inner(inner) => {
+                    ip = inner;
+                    continue;
+                }
+                Step::Not => transport(ip_proto, pl.payload, src.v6, declared)?,
+            },
+        };
+        return Ok(PacketMeta {
+            vlan: w.vlan,
+            vlan_count: w.vlan_count,
+            src,
+            dst,
+            ip_proto,
+            l4,
+            tunnels: w.tunnels,
+        });
+    }
+}
+
+/// Where an IP payload leads.
+enum Step<'a> {
+    /// A tunnel was removed: the next IP header starts here.
+    Inner(&'a [u8]),
+    /// Not a tunnel this walk removes: the payload is the packet's transport.
+    Not,
+}
+
+/// Is the IP payload (`proto`, from `src` to `dst`) a tunnel to remove? Only IP protocols 4,
+/// 41, 47 and UDP to the tunnel ports look further; everything else is `Step::Not` at once.
+#[inline]
+fn tunnel_step<'a>(proto: u8, payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Result<Step<'a>, DecodeError> {
+    match proto {
+        // RFC 2003 (IPv4 in IP), RFC 4213 §3.5 (IPv6 in IPv4), RFC 2473 (in IPv6)
+        4 | 41 if w.decap.has(TunnelKind::Ipip) => {
+            w.push(Tunnel::new(TunnelKind::Ipip, Some((src, dst)), Some(proto as u32)))?;
+            Ok(Step::Inner(payload))
+        }
+        47 => gre(payload, src, dst, w),
+        17 if payload.len() >= 8 && w.decap.udp_port(u16::from_be_bytes([payload[2], payload[3]])) => {
+            udp_tunnel(payload, src, dst, w)
+        }
+        _ => Ok(Step::Not),
+    }
+}
+
+/// GRE (RFC 2784/2890) and ERSPAN in it (draft-foschiano-erspan-03).
+fn gre<'a>(payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Result<Step<'a>, DecodeError> {
+    use tunnel::{ETHERTYPE_ERSPAN_I_II, ETHERTYPE_ERSPAN_III, ETHERTYPE_TEB};
+    if !w.decap.has(TunnelKind::Gre) && !w.decap.has(TunnelKind::Erspan) {
+        return Ok(Step::Not);
+    }
+    let g = match tunnel::parse_gre(payload) {
+        Ok(Some(g)) => g,
+        Ok(None) => return Ok(Step::Not),
+        Err(_) => {
+            return if w.decap.has(TunnelKind::Gre) {
+                Err(DecodeError::TunnelHeader(TunnelKind::Gre))
+            } else {
+                Ok(Step::Not)
+            };
+        }
+    };
+    let rest = &payload[g.header_len..];
+    let outer = Some((src, dst));
+    match g.protocol {
+        ETHERTYPE_ERSPAN_I_II | ETHERTYPE_ERSPAN_III => {
+            if !w.decap.has(TunnelKind::Erspan) {
+                return Ok(Step::Not);
+            }
+            let e = tunnel::parse_erspan(g.protocol, g.seq.is_some(), rest)
+                .map_err(|_| DecodeError::TunnelHeader(TunnelKind::Erspan))?;
+            let mut t = Tunnel::new(TunnelKind::Erspan, outer, Some(e.session as u32));
+            t.key = g.key;
+            t.version = e.version;
+            w.push(t)?;
+            ethernet(&rest[e.header_len..], w).map(Step::Inner)
+        }
+        ETHERTYPE_TEB | ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | tunnel::ETHERTYPE_MPLS_UC | tunnel::ETHERTYPE_MPLS_MC
+            if w.decap.has(TunnelKind::Gre) =>
+        {
+            w.push(Tunnel::new(TunnelKind::Gre, outer, g.key))?;
+            if g.protocol == ETHERTYPE_TEB {
+                ethernet(rest, w).map(Step::Inner)
+            } else {
+                link_to_ip(g.protocol, rest, w).map(Step::Inner)
+            }
+        }
+        // keepalives, PPP, WCCP, ...: the GRE packet is the packet
+        _ => Ok(Step::Not),
+    }
+}
+
+/// VXLAN (RFC 7348), Geneve (RFC 8926), GTP-U (3GPP TS 29.281), by UDP destination port.
+fn udp_tunnel<'a>(payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Result<Step<'a>, DecodeError> {
+    let Ok(u) = UdpSlice::from_slice_lax(payload) else {
+        return Ok(Step::Not);
+    };
+    let d = u.payload();
+    let outer = Some((src, dst));
+    match u.destination_port() {
+        tunnel::VXLAN_PORT => {
+            let vni = tunnel::parse_vxlan(d).map_err(|_| DecodeError::TunnelHeader(TunnelKind::Vxlan))?;
+            w.push(Tunnel::new(TunnelKind::Vxlan, outer, Some(vni)))?;
+            ethernet(&d[tunnel::VXLAN_LEN..], w).map(Step::Inner)
+        }
+        tunnel::GENEVE_PORT => {
+            let g = tunnel::parse_geneve(d).map_err(|_| DecodeError::TunnelHeader(TunnelKind::Geneve))?;
+            let rest = &d[g.header_len..];
+            match g.protocol {
+                tunnel::ETHERTYPE_TEB => {
+                    w.push(Tunnel::new(TunnelKind::Geneve, outer, Some(g.vni)))?;
+                    ethernet(rest, w).map(Step::Inner)
+                }
+                ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => {
+                    w.push(Tunnel::new(TunnelKind::Geneve, outer, Some(g.vni)))?;
+                    Ok(Step::Inner(rest))
+                }
+                _ => Ok(Step::Not),
+            }
+        }
+        _ => {
+            let g = tunnel::parse_gtpu(d).map_err(|_| DecodeError::TunnelHeader(TunnelKind::Gtpu))?;
+            let rest = &d[g.header_len..];
+            // signalling (echo, error indication, end marker) and non-IP PDUs stay UDP
+            if g.message_type != tunnel::GTPU_G_PDU || !matches!(rest.first().map(|b| b >> 4), Some(4 | 6)) {
+                return Ok(Step::Not);
+            }
+            w.push(Tunnel::new(TunnelKind::Gtpu, outer, Some(g.teid)))?;
+            Ok(Step::Inner(rest))
+        }
+    }
+}
+
+/// An Ethernet II frame (IEEE 802.3: destination [6], source [6], EtherType u16) down to IP.
+fn ethernet<'a>(d: &'a [u8], w: &mut Walk) -> Result<&'a [u8], DecodeError> {
+    if d.len() < ETHERNET_LEN {
+        return Err(DecodeError::LinkTruncated);
+    }
+    link_to_ip(u16::from_be_bytes([d[12], d[13]]), &d[ETHERNET_LEN..], w)
+}
+
+/// From an EtherType and what follows it, through VLAN tags, MPLS and PPPoE, to an IP header.
+fn link_to_ip<'a>(mut ethertype: u16, mut d: &'a [u8], w: &mut Walk) -> Result<&'a [u8], DecodeError> {
+    loop {
+        (ethertype, d) = strip_tags(ethertype, d, &mut w.vlan, &mut w.vlan_count)?;
+        match ethertype {
+            ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => return Ok(d),
+            tunnel::ETHERTYPE_MPLS_UC | tunnel::ETHERTYPE_MPLS_MC if w.decap.has(TunnelKind::Mpls) => {
+                let m = tunnel::parse_mpls(d).map_err(|_| DecodeError::TunnelHeader(TunnelKind::Mpls))?;
+                let mut t = Tunnel::new(TunnelKind::Mpls, None, None);
+                t.labels = m.labels;
+                t.label_count = m.depth;
+                w.push(t)?;
+                let rest = &d[m.header_len..];
+                match m.payload {
+                    tunnel::MplsPayload::Ipv4 | tunnel::MplsPayload::Ipv6 => return Ok(rest),
+                    tunnel::MplsPayload::Ethernet => {
+                        if rest.len() < ETHERNET_LEN {
+                            return Err(DecodeError::LinkTruncated);
+                        }
+                        ethertype = u16::from_be_bytes([rest[12], rest[13]]);
+                        d = &rest[ETHERNET_LEN..];
+                    }
+                }
+            }
+            tunnel::ETHERTYPE_PPPOE_SESSION if w.decap.has(TunnelKind::Pppoe) => {
+                let p = tunnel::parse_pppoe_session(d).map_err(|_| DecodeError::TunnelHeader(TunnelKind::Pppoe))?;
+                if p.ppp_protocol != tunnel::PPP_IPV4 && p.ppp_protocol != tunnel::PPP_IPV6 {
+                    // LCP, IPCP, authentication: PPP's own traffic
+                    return Err(DecodeError::NotIp);
+                }
+                w.push(Tunnel::new(TunnelKind::Pppoe, None, Some(p.session as u32)))?;
+                return Ok(&d[tunnel::PPPOE_LEN..]);
+            }
+            _ => return Err(DecodeError::NotIp),
+        }
+    }
+}
+
 /// Follow 802.1Q/802.1ad tags (IEEE 802.1Q §9.6: TPID u16, then PCP/DEI/VID u16, then the
-/// next EtherType) to an IP payload, recording the VLAN ids.
+/// next EtherType), recording the VLAN ids; returns the EtherType after them and its payload.
+#[inline]
 fn strip_tags<'a>(
     mut ethertype: u16,
     mut d: &'a [u8],
     vlan: &mut [u16; MAX_VLAN_TAGS],
     vlan_count: &mut u8,
-) -> Result<&'a [u8], DecodeError> {
+) -> Result<(u16, &'a [u8]), DecodeError> {
     let mut tags = 0;
     while ETHERTYPE_VLAN.contains(&ethertype) {
         if d.len() < 4 || tags == MAX_LINK_TAGS {
@@ -406,10 +759,7 @@ fn strip_tags<'a>(
         d = &d[4..];
         tags += 1;
     }
-    match ethertype {
-        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Ok(d),
-        _ => Err(DecodeError::NotIp),
-    }
+    Ok((ethertype, d))
 }
 
 /// The transport layer of an unfragmented IP payload.
@@ -454,57 +804,339 @@ fn tcp_meta<'a>(t: &TcpSlice<'a>, declared: usize) -> TcpMeta<'a> {
     }
 }
 
-/// Decode the transport header of a reassembled datagram's payload.
+/// Decode the transport header of a reassembled datagram's payload (no tunnel removed).
 pub fn transport_from_ip_payload(ip_proto: u8, payload: &[u8], v6: bool) -> Result<L4<'_>, DecodeError> {
     transport(ip_proto, payload, v6, payload.len())
 }
 
 /// A cheap symmetric hash of a frame's IP address pair (and VLAN ids), used to pick the worker
-/// that owns the frame's flow. Only the addresses are used so that every fragment of a
-/// datagram, which carries no ports, goes to the same worker as its flow. Frames without IP
-/// hash to 0.
+/// that owns the frame's flow: the addresses [`decode`] reports (the innermost packet's for a
+/// tunnel; the quoted packet's for an ICMP error). Only the addresses are used so that every
+/// fragment of a datagram, which carries no ports, goes to the same worker as its flow.
+/// Frames without IP hash to 0. [`Sharder`] adds what a stateless hash cannot know: where the
+/// fragments of a fragmented tunnel packet go.
 pub fn shard_hash(frame: &Frame<'_>) -> u64 {
-    let mut vlan = [0u16; MAX_VLAN_TAGS];
-    let mut n = 0u8;
-    let ip = match link_payload(frame) {
-        Ok(LinkPayload::Ip(d)) => Some(d),
-        Ok(LinkPayload::Ethernet(d)) if d.len() >= ETHERNET_LEN => strip_tags(
-            u16::from_be_bytes([d[12], d[13]]),
-            &d[ETHERNET_LEN..],
-            &mut vlan,
-            &mut n,
-        )
-        .ok(),
-        Ok(LinkPayload::EtherType(t, d)) => strip_tags(t, d, &mut vlan, &mut n).ok(),
-        _ => None,
-    };
-    let Some(d) = ip else { return 0 };
-    // The plain cases read the addresses in place; anything that might be an ICMP error (which
-    // belongs with the flow it quotes) or hides its transport behind IPv6 extension headers
-    // takes the full decoder, so the worker that gets the frame is the one `decode` implies.
-    let (a, b) = match d.first().map(|v| v >> 4) {
-        Some(4) if d.len() >= 20 && d[9] != IpNumber::ICMP.0 => (fold(&d[12..16]), fold(&d[16..20])),
-        Some(6)
-            if d.len() >= 40
-                && matches!(
-                    IpNumber(d[6]),
-                    IpNumber::TCP | IpNumber::UDP | IpNumber::IPV6_FRAGMENTATION_HEADER
-                ) =>
-        {
-            (fold(&d[8..24]), fold(&d[24..40]))
-        }
-        _ => match decode(frame) {
-            Ok(m) => match m.l4 {
-                L4::IcmpError(q) => (fold(q.src.octets()), fold(q.dst.octets())),
-                _ => (fold(m.src.octets()), fold(m.dst.octets())),
-            },
-            Err(_) => return 0,
+    shard_hash_with(frame, Decap::ALL)
+}
+
+/// [`shard_hash`] for a decoder that removes the tunnel kinds `decap` names.
+pub fn shard_hash_with(frame: &Frame<'_>, decap: Decap) -> u64 {
+    match plain_addrs(frame, decap) {
+        Some(Ok(h)) => h,
+        Some(Err(())) => 0,
+        None => match decode_with(frame, decap) {
+            Ok(m) => meta_hash(&m),
+            Err(_) => 0,
         },
+    }
+}
+
+/// The hash of a decoded packet's flow addresses (the quoted packet's for an ICMP error).
+fn meta_hash(m: &PacketMeta<'_>) -> u64 {
+    let (a, b) = match m.l4 {
+        L4::IcmpError(q) => (fold(q.src.octets()), fold(q.dst.octets())),
+        _ => (fold(m.src.octets()), fold(m.dst.octets())),
     };
-    // symmetric: the same value for both directions
+    pair_hash(a, b, &m.vlan)
+}
+
+/// Symmetric: the same value for both directions.
+#[inline]
+fn pair_hash(a: u64, b: u64, vlan: &[u16; MAX_VLAN_TAGS]) -> u64 {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
     let v = (vlan[0] as u64) << 16 | vlan[1] as u64;
     mix64(lo ^ mix64(hi) ^ v.rotate_left(17))
+}
+
+/// The hash of the plain cases, read in place: `Some(Ok)` for an IP packet that is not a
+/// tunnel, an ICMP error or hidden behind IPv6 extension headers; `Some(Err)` for a frame
+/// that is not IP; `None` when the full decoder must decide (so the worker that gets the frame
+/// is the one `decode` implies).
+#[inline]
+fn plain_addrs(frame: &Frame<'_>, decap: Decap) -> Option<Result<u64, ()>> {
+    let mut vlan = [0u16; MAX_VLAN_TAGS];
+    let mut n = 0u8;
+    let (et, d) = match link_payload(frame) {
+        Ok(LinkPayload::Ip(d)) => (None, d),
+        Ok(LinkPayload::Ethernet(d)) if d.len() >= ETHERNET_LEN => {
+            (Some(u16::from_be_bytes([d[12], d[13]])), &d[ETHERNET_LEN..])
+        }
+        Ok(LinkPayload::EtherType(t, d)) => (Some(t), d),
+        _ => return Some(Err(())),
+    };
+    let d = match et {
+        None => d,
+        Some(t) => match strip_tags(t, d, &mut vlan, &mut n) {
+            Ok((ETHERTYPE_IPV4 | ETHERTYPE_IPV6, d)) => d,
+            Ok((tunnel::ETHERTYPE_MPLS_UC | tunnel::ETHERTYPE_MPLS_MC, _)) if decap.has(TunnelKind::Mpls) => {
+                return None;
+            }
+            Ok((tunnel::ETHERTYPE_PPPOE_SESSION, _)) if decap.has(TunnelKind::Pppoe) => return None,
+            _ => return Some(Err(())),
+        },
+    };
+    let (a, b) = match d.first().map(|v| v >> 4) {
+        Some(4) if d.len() >= 20 => {
+            let frag = u16::from_be_bytes([d[6], d[7]]) & 0x3FFF != 0;
+            let plain = match d[9] {
+                // ICMP (errors go with the quoted flow), IP-in-IP, GRE; UDP fragments (the
+                // later ones may belong to a tunnel packet: `Sharder` routes them)
+                1 | 4 | 41 | 47 => false,
+                17 if frag => false,
+                17 => {
+                    let ihl = (d[0] & 0x0F) as usize * 4;
+                    // a header shorter than 20 bytes is the decoder's to refuse (the port
+                    // would be read from the addresses, differently in each direction)
+                    if ihl < 20 {
+                        return None;
+                    }
+                    match d.get(ihl + 2..ihl + 4) {
+                        Some(p) => !decap.udp_port(u16::from_be_bytes([p[0], p[1]])),
+                        None => true,
+                    }
+                }
+                _ => true,
+            };
+            if !plain {
+                return None;
+            }
+            (fold(&d[12..16]), fold(&d[16..20]))
+        }
+        Some(6) if d.len() >= 40 => {
+            let plain = match IpNumber(d[6]) {
+                IpNumber::TCP => true,
+                IpNumber::UDP => d.len() < 44 || !decap.udp_port(u16::from_be_bytes([d[42], d[43]])),
+                _ => false,
+            };
+            if !plain {
+                return None;
+            }
+            (fold(&d[8..24]), fold(&d[24..40]))
+        }
+        _ => return None,
+    };
+    Some(Ok(pair_hash(a, b, &vlan)))
+}
+
+/// Slots of [`Sharder`]'s fragment routes (a direct-mapped table: a new route overwrites the
+/// one in its slot).
+pub const FRAG_ROUTE_SLOTS: usize = 4096;
+
+/// Where the fragments of one fragmented datagram go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FragRoute {
+    src: Addr,
+    dst: Addr,
+    id: u32,
+    zone: u32,
+    hash: u64,
+}
+
+/// The reader's worker choice: [`shard_hash_with`], plus routes for fragmented tunnel
+/// packets.
+///
+/// A flow inside a tunnel belongs to the worker its inner addresses hash to. When the tunnel
+/// packet itself (the outer IP datagram) is fragmented, only its first fragment shows the
+/// inner headers; the others carry the outer IP header alone. The first fragment (offset 0)
+/// of a datagram that can be a tunnel (IP protocol 4, 41, 47, or UDP to a tunnel port) is
+/// decoded as far as it goes: when it shows a tunnel and the inner addresses, it goes where
+/// they hash, and a route (outer addresses, identification, zone → that hash) sends the later
+/// fragments of the same datagram after it. A route lives in a slot of a fixed table of
+/// [`FRAG_ROUTE_SLOTS`] until another datagram takes the slot.
+///
+/// Bounded limitation: a fragment that arrives *before* its datagram's first fragment (or
+/// after its route was overwritten), and the fragments of a datagram whose first fragment is
+/// too short to show the inner addresses, go by the outer addresses. With more than one worker
+/// such a datagram is then split between two workers and is not reassembled (counted in
+/// `ip_fragments.dropped` by the timeout), where one worker would have reassembled it. Linux
+/// and most routers send fragments in order, the first first.
+pub struct Sharder {
+    decap: Decap,
+    routes: Box<[Option<FragRoute>]>,
+}
+
+impl Sharder {
+    pub fn new(decap: Decap) -> Sharder {
+        Sharder {
+            decap,
+            routes: vec![None; FRAG_ROUTE_SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// The hash of `frame`'s flow (see the type's documentation).
+    pub fn hash(&mut self, frame: &Frame<'_>) -> u64 {
+        match plain_addrs(frame, self.decap) {
+            Some(Ok(h)) => return h,
+            Some(Err(())) => return 0,
+            None => {}
+        }
+        let Ok(m) = decode_with(frame, self.decap) else {
+            return 0;
+        };
+        let L4::Fragment(f) = m.l4 else { return meta_hash(&m) };
+        let own = meta_hash(&m);
+        if !matches!(m.ip_proto, 4 | 41 | 47 | 17) || self.decap == Decap::NONE {
+            return own;
+        }
+        let route = FragRoute {
+            src: m.src,
+            dst: m.dst,
+            id: f.id,
+            zone: m.frag_zone() ^ m.ip_proto as u32,
+            hash: 0,
+        };
+        let slot = (mix64(
+            fold(m.src.octets()) ^ fold(m.dst.octets()).rotate_left(29) ^ (route.id as u64) << 32 ^ route.zone as u64,
+        ) % FRAG_ROUTE_SLOTS as u64) as usize;
+        if f.offset != 0 {
+            return match self.routes[slot] {
+                Some(r) if FragRoute { hash: 0, ..r } == route => r.hash,
+                _ => own,
+            };
+        }
+        // the first fragment: the inner packet as far as this piece shows it
+        let inner = match decode_reassembled(&m, f.data, self.decap) {
+            Ok(i) if i.tunnels.len() > m.tunnels.len() => meta_hash(&i),
+            _ => return own,
+        };
+        if inner != own {
+            self.routes[slot] = Some(FragRoute { hash: inner, ..route });
+        }
+        inner
+    }
+}
+
+/// The key under which `defrag` reassembles the datagram a fragment belongs to.
+pub fn frag_key(meta: &PacketMeta<'_>, f: &FragMeta<'_>) -> FragKey {
+    let zone = meta.frag_zone();
+    if meta.src.v6 {
+        FragKey::v6(meta.src.bytes, meta.dst.bytes, meta.ip_proto, f.id, zone)
+    } else {
+        let (s, d) = (&meta.src.bytes, &meta.dst.bytes);
+        FragKey::v4(
+            [s[0], s[1], s[2], s[3]],
+            [d[0], d[1], d[2], d[3]],
+            meta.ip_proto,
+            f.id as u16,
+            zone,
+        )
+    }
+}
+
+/// What one fragment led to ([`Reassembler::fragment`]).
+#[derive(Debug)]
+pub struct FragResult<'p> {
+    /// Datagrams this fragment completed (0, 1, or 2 when it completed a tunnel packet whose
+    /// inner fragment then completed an inner datagram).
+    pub completed: u32,
+    /// Fragments refused or datagrams discarded on the way (see `defrag`).
+    pub dropped: u32,
+    /// The packet a completed datagram decoded to, with the frames it stands for and their
+    /// summed wire length; or why it did not decode.
+    pub packet: Option<Result<(PacketMeta<'p>, u32, u64), DecodeError>>,
+}
+
+/// IP fragment reassembly for the decoder: one [`Defragmenter`] for the fragments found in
+/// frames (of the frame's IP packet, or of a packet inside an unfragmented tunnel) and those
+/// found inside a tunnel packet that was itself reassembled from fragments (an inner datagram
+/// fragmented before it entered a tunnel whose packets were fragmented again). Both go to the
+/// same table, under the same key (the inner addresses and the tunnel layers in the zone), so
+/// the pieces of one inner datagram meet whichever way each travelled. A fragment found inside
+/// a reassembled datagram is copied once into a buffer kept for the purpose (it borrows the
+/// defragmenter's output); fragments found a third level down are a
+/// [`DecodeError::TunnelTooDeep`].
+pub struct Reassembler {
+    defrag: Defragmenter,
+    decap: Decap,
+    /// The inner fragment of a reassembled tunnel packet, while it is added.
+    scratch: Vec<u8>,
+}
+
+impl Reassembler {
+    pub fn new(limits: DefragLimits, decap: Decap) -> Reassembler {
+        Reassembler {
+            defrag: Defragmenter::new(limits),
+            decap,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Add the fragment `f` of the packet `meta` describes, from a frame of `wire_len` bytes
+    /// at `ts_ns`. A packet returned borrows the reassembler until the next call.
+    pub fn fragment<'s>(
+        &'s mut self,
+        meta: &PacketMeta<'_>,
+        f: FragMeta<'_>,
+        ts_ns: u64,
+        wire_len: u32,
+    ) -> FragResult<'s> {
+        let mut r = FragResult {
+            completed: 0,
+            dropped: 0,
+            packet: None,
+        };
+        let (frames, wire) = match self
+            .defrag
+            .add(frag_key(meta, &f), f.offset, f.more, f.data, ts_ns, wire_len)
+        {
+            FragOutcome::Held => return r,
+            FragOutcome::Dropped(_) => {
+                r.dropped = 1;
+                return r;
+            }
+            FragOutcome::Complete { frames, wire_bytes, .. } => (frames, wire_bytes),
+        };
+        r.completed = 1;
+        // Is there a fragment inside? Then it is copied out and added to the same table;
+        // else the datagram is decoded again below, borrowing the table's output for the caller.
+        let inner = match decode_reassembled(meta, self.defrag.last_payload(), self.decap) {
+            Ok(m) => match m.l4 {
+                L4::Fragment(f2) => {
+                    self.scratch.clear();
+                    self.scratch.extend_from_slice(f2.data);
+                    Some((frag_key(&m, &f2), f2.offset, f2.more, PacketMeta { l4: L4::Other, ..m }))
+                }
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        let Some((key, offset, more, base)) = inner else {
+            r.packet =
+                Some(decode_reassembled(meta, self.defrag.last_payload(), self.decap).map(|m| (m, frames, wire)));
+            return r;
+        };
+        match self
+            .defrag
+            .add_frames(key, offset, more, &self.scratch, ts_ns, frames, wire)
+        {
+            FragOutcome::Held => {}
+            FragOutcome::Dropped(_) => r.dropped = 1,
+            FragOutcome::Complete {
+                payload,
+                frames,
+                wire_bytes,
+                ..
+            } => {
+                r.completed = 2;
+                r.packet = Some(match decode_reassembled(&base, payload, self.decap) {
+                    Ok(m2) if matches!(m2.l4, L4::Fragment(_)) => Err(DecodeError::TunnelTooDeep),
+                    Ok(m2) => Ok((m2, frames, wire_bytes)),
+                    Err(e) => Err(e),
+                });
+            }
+        }
+        r
+    }
+
+    /// Drop the datagrams past the timeout at `now_ns`; returns how many.
+    pub fn expire(&mut self, now_ns: u64) -> usize {
+        self.defrag.expire(now_ns)
+    }
+
+    /// The defragmenter's counters and gauges.
+    pub fn stats(&self) -> defrag::DefragStats {
+        self.defrag.stats()
+    }
 }
 
 fn fold(a: &[u8]) -> u64 {
@@ -526,6 +1158,7 @@ pub fn mix64(mut z: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::capture::{CaptureParser, Detect, Next};
+    use defrag::DefragLimits;
 
     // Real captures (fixtures/README.md); the expected values are tshark 4.0.17's.
     const LOOPBACK: &[u8] = include_bytes!("../../fixtures/pcap/loopback-tcp-udp.pcap");
@@ -536,6 +1169,32 @@ mod tests {
     const IPV6: &[u8] = include_bytes!("../../fixtures/pcap/ipv6-tcp-udp.pcap");
     const NANO: &[u8] = include_bytes!("../../fixtures/pcap/loopback-nanosecond.pcap");
     const MULTI: &[u8] = include_bytes!("../../fixtures/pcap/multi-interface.pcapng");
+
+    // fixtures/make-tunnel-fixtures.sh: curl -> http.server (10.77.0.1 -> 10.77.0.2:8080)
+    // through each encapsulation, captured on the underlay (192.0.2.1 <-> 192.0.2.2)
+    const T_VXLAN: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-vxlan.pcap");
+    const T_GRE: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-gre.pcap");
+    const T_ERSPAN: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-erspan.pcap");
+    const T_GENEVE: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-geneve.pcap");
+    const T_GTPU: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-gtpu.pcap");
+    const T_IPIP: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-ipip.pcap");
+    const T_MPLS: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-mpls.pcap");
+    const T_PPPOE: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-pppoe.pcap");
+    const T_OUTER_FRAG: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-outer-frag.pcap");
+    const T_INNER_FRAG: &[u8] = include_bytes!("../../fixtures/pcap/tunnel-inner-frag.pcap");
+
+    const TUNNELS: [(&str, &[u8]); 10] = [
+        ("tunnel-vxlan", T_VXLAN),
+        ("tunnel-gre", T_GRE),
+        ("tunnel-erspan", T_ERSPAN),
+        ("tunnel-geneve", T_GENEVE),
+        ("tunnel-gtpu", T_GTPU),
+        ("tunnel-ipip", T_IPIP),
+        ("tunnel-mpls", T_MPLS),
+        ("tunnel-pppoe", T_PPPOE),
+        ("tunnel-outer-frag", T_OUTER_FRAG),
+        ("tunnel-inner-frag", T_INNER_FRAG),
+    ];
 
     const ALL: [(&str, &[u8]); 8] = [
         ("loopback-tcp-udp", LOOPBACK),
@@ -1210,9 +1869,12 @@ mod tests {
             DecodeError::NotIp,
             DecodeError::IpHeader,
             DecodeError::TransportHeader,
+            DecodeError::TunnelHeader(TunnelKind::Vxlan),
+            DecodeError::TunnelTooDeep,
         ];
         let idx: Vec<usize> = all.iter().map(|e| e.index()).collect();
-        assert_eq!(idx, [0, 1, 2, 3, 4]);
+        assert_eq!(idx, [0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(DecodeError::TunnelHeader(TunnelKind::Gre).name(), "tunnel_header");
         assert_eq!(all.len(), DecodeError::COUNT);
         assert_eq!(DecodeError::UnsupportedLinkType(147).name(), "unsupported_link_type");
         assert_eq!(DecodeError::TransportHeader.name(), "transport_header");
@@ -1489,6 +2151,345 @@ mod tests {
         assert_eq!((q.src, q.proto, q.src_port, q.dst_port), (Addr::v6(B6), 6, 443, 40000));
     }
 
+    // ------------------------------------------------------------- tunnels
+
+    const IN_A: &str = "10.77.0.1";
+    const IN_B: &str = "10.77.0.2";
+    const UL_A: &str = "192.0.2.1";
+    const UL_B: &str = "192.0.2.2";
+
+    /// The first frame of each tunnel fixture is curl's SYN, inside the layers listed
+    /// (tshark -V agrees: kind, outer addresses, VNI/key/session/TEID/labels).
+    #[test]
+    fn tunnel_fixture_frames_decode_to_the_inner_syn() {
+        let ul = Some((v4(UL_A), v4(UL_B)));
+        let mpls = {
+            let mut t = Tunnel::new(TunnelKind::Mpls, None, None);
+            t.labels = [100, 101, 0, 0];
+            t.label_count = 2;
+            t
+        };
+        let mut erspan1 = Tunnel::new(TunnelKind::Erspan, ul, Some(0));
+        erspan1.version = 0;
+        let cases: [(&str, &[u8], usize, Tunnel); 9] = [
+            ("vxlan", T_VXLAN, 0, Tunnel::new(TunnelKind::Vxlan, ul, Some(42))),
+            ("gre key/seq", T_GRE, 0, Tunnel::new(TunnelKind::Gre, ul, Some(1234))),
+            ("gretap", T_GRE, 12, Tunnel::new(TunnelKind::Gre, ul, None)),
+            ("erspan type I", T_ERSPAN, 0, erspan1),
+            ("geneve", T_GENEVE, 0, Tunnel::new(TunnelKind::Geneve, ul, Some(43))),
+            ("gtpu", T_GTPU, 0, Tunnel::new(TunnelKind::Gtpu, ul, Some(0x0001_0203))),
+            ("ipip", T_IPIP, 0, Tunnel::new(TunnelKind::Ipip, ul, Some(4))),
+            ("mpls", T_MPLS, 0, mpls),
+            ("pppoe", T_PPPOE, 0, Tunnel::new(TunnelKind::Pppoe, None, Some(0x1234))),
+        ];
+        for (what, bytes, i, want) in cases {
+            let fr = frames(bytes)[i];
+            let m = decode(&fr).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+            assert_eq!((m.src, m.dst, m.ip_proto), (v4(IN_A), v4(IN_B), 6), "{what}");
+            let t = tcp_of(&m);
+            assert_eq!((t.dst_port, t.flags, t.payload.len()), (t.dst_port, 0x02, 0), "{what}");
+            assert!([8080, 8081].contains(&t.dst_port), "{what}");
+            assert_eq!(m.tunnels.as_slice(), &[want], "{what}");
+            assert!(vlans(&m).is_empty());
+        }
+        // ERSPAN types II and III (the second and third connections of tunnel-erspan.pcap)
+        let e: Vec<PacketMeta<'_>> = frames(T_ERSPAN).iter().map(|f| decode(f).unwrap()).collect();
+        let by_port = |p: u16| e.iter().find(|m| tcp_of(m).dst_port == p).unwrap().tunnels.as_slice()[0];
+        assert_eq!((by_port(8081).version, by_port(8081).id), (1, Some(123)));
+        assert_eq!((by_port(8082).version, by_port(8082).id), (2, Some(77)));
+        // IPv6 in IPv4 (sit): the second connection of tunnel-ipip.pcap
+        let six = frames(T_IPIP)
+            .iter()
+            .map(|f| decode(f).unwrap())
+            .find(|m| m.src.v6)
+            .unwrap();
+        assert_eq!((six.src, six.dst), (v4("fd77::1"), v4("fd77::2")));
+        assert_eq!(six.tunnels.as_slice(), &[Tunnel::new(TunnelKind::Ipip, ul, Some(41))]);
+        // GTP-U: the server's answers come with the other TEID, without sequence numbers
+        let back = decode(&frames(T_GTPU)[1]).unwrap();
+        assert_eq!((back.src, back.tunnels.as_slice()[0].id), (v4(IN_B), Some(0x0a0b_0c0e)));
+        assert_eq!(back.tunnels.as_slice()[0].outer(), Some((v4(UL_B), v4(UL_A))));
+        // the transport payload is the frame's last bytes, whatever the layers
+        let get = frames(T_VXLAN)[3];
+        let t = tcp_of(&decode(&get).unwrap());
+        assert!(t.payload.starts_with(b"GET /hello.txt HTTP/1.1"));
+        assert_eq!(t.payload, &get.data[get.data.len() - t.payload.len()..]);
+    }
+
+    #[test]
+    fn no_decap_leaves_the_outer_packet() {
+        let all_but = |k| Decap::ALL.without(k);
+        // VXLAN off: the UDP packet to 4789 between the tunnel endpoints
+        let m = decode_with(&frames(T_VXLAN)[0], all_but(TunnelKind::Vxlan)).unwrap();
+        assert_eq!((m.src, m.dst), (v4(UL_A), v4(UL_B)));
+        assert!(matches!(m.l4, L4::Udp { dst_port: 4789, .. }));
+        assert!(m.tunnels.is_empty());
+        // GRE, ERSPAN, ipip off: another IP protocol
+        for (bytes, k, proto) in [
+            (T_GRE, TunnelKind::Gre, 47),
+            (T_ERSPAN, TunnelKind::Erspan, 47),
+            (T_IPIP, TunnelKind::Ipip, 4),
+        ] {
+            let m = decode_with(&frames(bytes)[0], all_but(k)).unwrap();
+            assert_eq!((m.src, m.ip_proto), (v4(UL_A), proto), "{k:?}");
+            assert!(matches!(m.l4, L4::Other), "{k:?}");
+        }
+        // gre off leaves ERSPAN on (and the other way round)
+        assert_eq!(
+            decode_with(&frames(T_ERSPAN)[0], all_but(TunnelKind::Gre))
+                .unwrap()
+                .tunnels
+                .as_slice()[0]
+                .kind,
+            TunnelKind::Erspan
+        );
+        assert_eq!(
+            decode_with(&frames(T_GRE)[0], all_but(TunnelKind::Erspan))
+                .unwrap()
+                .tunnels
+                .as_slice()[0]
+                .kind,
+            TunnelKind::Gre
+        );
+        // Geneve and GTP-U off: UDP flows on their ports
+        for (bytes, k, port) in [(T_GENEVE, TunnelKind::Geneve, 6081), (T_GTPU, TunnelKind::Gtpu, 2152)] {
+            let m = decode_with(&frames(bytes)[0], all_but(k)).unwrap();
+            assert!(matches!(m.l4, L4::Udp { dst_port, .. } if dst_port == port), "{k:?}");
+        }
+        // MPLS and PPPoE off: not IP
+        for (bytes, k) in [(T_MPLS, TunnelKind::Mpls), (T_PPPOE, TunnelKind::Pppoe)] {
+            assert_eq!(
+                decode_with(&frames(bytes)[0], all_but(k)).unwrap_err(),
+                DecodeError::NotIp
+            );
+        }
+        // and the shard hash follows the same decision
+        let fr = frames(T_VXLAN)[0];
+        let outer = canonical_hash(v4(UL_A), v4(UL_B), &[]);
+        assert_eq!(shard_hash_with(&fr, all_but(TunnelKind::Vxlan)), outer);
+        assert_eq!(shard_hash(&fr), canonical_hash(v4(IN_A), v4(IN_B), &[]));
+        assert_eq!(Sharder::new(all_but(TunnelKind::Vxlan)).hash(&fr), outer);
+    }
+
+    /// An IPv4 header carrying `proto` from A to B around `inner`.
+    fn wrap4(proto: u8, inner: &[u8]) -> Vec<u8> {
+        ipv4(proto, [192, 0, 2, 1], [192, 0, 2, 2], 7, 0, inner)
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // IPv4-in-IPv4 MAX_TUNNEL_DEPTH times is fine, once more is a counted error
+        let mut p = tcp4(A, B, 1, 2);
+        for _ in 0..MAX_TUNNEL_DEPTH {
+            p = wrap4(4, &p);
+        }
+        let m = decode(&frame(101, &p)).unwrap();
+        assert_eq!((m.src, m.tunnels.len()), (Addr::v4(A), MAX_TUNNEL_DEPTH));
+        let deeper = wrap4(4, &p);
+        assert_eq!(decode(&frame(101, &deeper)).unwrap_err(), DecodeError::TunnelTooDeep);
+        assert_eq!(DecodeError::TunnelTooDeep.name(), "tunnel_too_deep");
+        // the hash of a too-deep frame is 0 like every frame that does not decode
+        assert_eq!(shard_hash(&frame(101, &deeper)), 0);
+        // mixed kinds: VXLAN in GRE in MPLS over Ethernet
+        let vx = [&[0x08u8, 0, 0, 0, 0, 0, 9, 0][..], &eth4(&tcp4(A, B, 3, 4))].concat();
+        let gre = [&[0x20u8, 0, 0x08, 0, 0, 0, 0, 5][..], &wrap4(17, &udp(5555, 4789, &vx))].concat();
+        let mpls = [&[0x00u8, 0x01, 0x01, 0x40][..], &wrap4(47, &gre)].concat();
+        let f = eth(&[(0x8100, 7)], 0x8847, &mpls);
+        let m = decode(&frame(1, &f)).unwrap();
+        let kinds: Vec<TunnelKind> = m.tunnels.as_slice().iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [TunnelKind::Mpls, TunnelKind::Gre, TunnelKind::Vxlan]);
+        assert_eq!((m.src, vlans(&m)), (Addr::v4(A), vec![7]));
+        assert_eq!(m.tunnels.as_slice()[1].id, Some(5));
+        assert_eq!(m.tunnels.as_slice()[2].id, Some(9));
+    }
+
+    #[test]
+    fn malformed_tunnel_headers_are_counted_errors() {
+        let inner = eth4(&tcp4(A, B, 1, 2));
+        let bad = |k| DecodeError::TunnelHeader(k);
+        let cases: Vec<(&str, Vec<u8>, u16, DecodeError)> = vec![
+            (
+                "VXLAN without the I flag",
+                wrap4(17, &udp(1, 4789, &[&[0u8; 8][..], &inner].concat())),
+                101,
+                bad(TunnelKind::Vxlan),
+            ),
+            (
+                "VXLAN cut",
+                wrap4(17, &udp(1, 4789, &[8, 0, 0])),
+                101,
+                bad(TunnelKind::Vxlan),
+            ),
+            (
+                "Geneve version 1",
+                wrap4(
+                    17,
+                    &udp(1, 6081, &[&[0x40u8, 0, 0x65, 0x58, 0, 0, 1, 0][..], &inner].concat()),
+                ),
+                101,
+                bad(TunnelKind::Geneve),
+            ),
+            (
+                "GTP version 2",
+                wrap4(17, &udp(1, 2152, &[0x48, 0xff, 0, 0, 0, 0, 0, 1])),
+                101,
+                bad(TunnelKind::Gtpu),
+            ),
+            ("GRE cut", wrap4(47, &[0x30, 0, 8]), 101, bad(TunnelKind::Gre)),
+            (
+                "ERSPAN III with a type II version",
+                wrap4(
+                    47,
+                    &[&[0x10u8, 0, 0x22, 0xeb, 0, 0, 0, 1][..], &[0x10; 12], &inner].concat(),
+                ),
+                101,
+                bad(TunnelKind::Erspan),
+            ),
+            (
+                "MPLS without a bottom of stack",
+                eth(&[], 0x8847, &[0u8, 1, 0, 0x40].repeat(20)),
+                1,
+                bad(TunnelKind::Mpls),
+            ),
+            (
+                "PPPoE discovery code in a session frame",
+                eth(
+                    &[],
+                    0x8864,
+                    &[&[0x11u8, 0x09, 0, 1, 0, 0, 0, 0x21][..], &tcp4(A, B, 1, 2)].concat(),
+                ),
+                1,
+                bad(TunnelKind::Pppoe),
+            ),
+            (
+                "VXLAN inner Ethernet cut",
+                wrap4(17, &udp(1, 4789, &[8, 0, 0, 0, 0, 0, 1, 0, 2, 0, 0])),
+                101,
+                DecodeError::LinkTruncated,
+            ),
+            (
+                "GRE inner IP cut",
+                wrap4(47, &[&[0u8, 0, 8, 0][..], &[0x45, 0, 0]].concat()),
+                101,
+                DecodeError::IpHeader,
+            ),
+        ];
+        for (what, f, link, want) in cases {
+            assert_eq!(decode(&frame(link, &f)).unwrap_err(), want, "{what}");
+            assert_eq!(shard_hash(&frame(link, &f)), 0, "{what}");
+        }
+        assert_eq!(bad(TunnelKind::Gre).name(), "tunnel_header");
+    }
+
+    #[test]
+    fn what_is_not_a_tunnel_stays_as_it_is() {
+        // a GTP-U echo request (signalling) is the UDP packet
+        let echo = wrap4(17, &udp(2152, 2152, &[0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0]));
+        assert!(matches!(decode(&frame(101, &echo)).unwrap().l4, L4::Udp { .. }));
+        // a GRE keepalive (protocol 0), PPTP's enhanced GRE (version 1): other IP protocols
+        for g in [&[0u8, 0, 0, 0][..], &[0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 0, 0, 0, 0, 1]] {
+            let p = wrap4(47, g);
+            let m = decode(&frame(101, &p)).unwrap();
+            assert!(matches!(m.l4, L4::Other) && m.tunnels.is_empty());
+        }
+        // PPP's own protocols in PPPoE (LCP): not IP
+        let lcp = eth(&[], 0x8864, &[0x11, 0, 0, 1, 0, 6, 0xc0, 0x21, 1, 1, 0, 4]);
+        assert_eq!(decode(&frame(1, &lcp)).unwrap_err(), DecodeError::NotIp);
+        // UDP from (not to) port 4789 is not VXLAN
+        let from = wrap4(17, &udp(4789, 5000, &[0x08, 0, 0, 0, 0, 0, 1, 0]));
+        assert!(matches!(decode(&frame(101, &from)).unwrap().l4, L4::Udp { .. }));
+        // MPLS with a pseudowire control word, then Ethernet with a VLAN tag, then IPv4
+        let pw = [
+            &[0x00u8, 0x01, 0x21, 0x40, 0, 0, 0, 0][..],
+            &eth(&[(0x8100, 55)], 0x0800, &tcp4(A, B, 1, 2)),
+        ]
+        .concat();
+        let f = eth(&[], 0x8847, &pw);
+        let m = decode(&frame(1, &f)).unwrap();
+        assert_eq!(
+            (m.src, vlans(&m), m.tunnels.as_slice()[0].labels()),
+            (Addr::v4(A), vec![55], &[18u32][..])
+        );
+    }
+
+    /// Every frame of the fixture where the VXLAN packets are fragmented on the underlay goes
+    /// to the worker of the inner flow (10.77.0.1 <-> 10.77.0.2): the first fragment shows the
+    /// inner addresses, the others follow its route. The stateless hash can only give the
+    /// outer pair for the fragments.
+    #[test]
+    fn sharder_sends_tunnel_fragments_to_the_inner_flow() {
+        let inner = canonical_hash(v4(IN_A), v4(IN_B), &[]);
+        let outer = canonical_hash(v4(UL_A), v4(UL_B), &[]);
+        let all = frames(T_OUTER_FRAG);
+        let mut s = Sharder::new(Decap::ALL);
+        let mut fragments = 0;
+        for (i, fr) in all.iter().enumerate() {
+            let h = s.hash(fr);
+            assert_eq!(h, inner, "frame {}", i + 1);
+            if matches!(decode(fr).unwrap().l4, L4::Fragment(_)) {
+                fragments += 1;
+            }
+        }
+        assert_eq!(fragments, 14);
+        // the second fragment of frame 19's datagram: no inner addresses in it
+        assert_eq!(shard_hash(&all[19]), outer);
+        // the documented limitation: fragments that come before their first go by the outer
+        // addresses (a fresh sharder, the datagram of frames 19-21 backwards)
+        let mut s = Sharder::new(Decap::ALL);
+        assert_eq!(s.hash(&all[20]), outer);
+        assert_eq!(s.hash(&all[19]), outer);
+        assert_eq!(s.hash(&all[18]), inner);
+        assert_eq!(s.hash(&all[19]), inner, "after the first fragment the route is known");
+        // inner fragments in unfragmented tunnel packets need no route
+        for fr in frames(T_INNER_FRAG) {
+            assert_eq!(Sharder::new(Decap::ALL).hash(&fr), inner);
+            assert_eq!(shard_hash(&fr), inner);
+        }
+    }
+
+    /// Reassembly of the fragment fixtures: the outer fragments of a VXLAN packet whose inner
+    /// packet is itself a fragment meet the inner fragment that came in one piece.
+    #[test]
+    fn reassembler_joins_inner_and_outer_fragments() {
+        for (name, bytes, want) in [
+            // TCP: 2 segments (32-byte header + 1448 bytes) in 3 outer fragments each; UDP
+            // 2000 bytes: towards b one inner fragment in 3 outer fragments and one whole (2
+            // completions), back in 4 inner fragments (1 completion)
+            (
+                "outer",
+                T_OUTER_FRAG,
+                vec![(6u8, 1480usize, 3u32), (6, 1480, 3), (17, 2008, 4), (17, 2008, 4)],
+            ),
+            // 1400 bytes each way in 3 inner fragments
+            ("inner", T_INNER_FRAG, vec![(17, 1408, 3), (17, 1408, 3)]),
+        ] {
+            let mut r = Reassembler::new(DefragLimits::default(), Decap::ALL);
+            let mut got = Vec::new();
+            let mut completed = 0;
+            for fr in frames(bytes) {
+                let m = decode(&fr).unwrap();
+                let L4::Fragment(f) = m.l4 else { continue };
+                let out = r.fragment(&m, f, fr.ts_ns, fr.orig_len);
+                completed += out.completed;
+                if let Some(p) = out.packet {
+                    let (p, frames, _) = p.unwrap();
+                    assert_eq!((p.src.v6, p.tunnels.len()), (false, 1), "{name}");
+                    let len = match p.l4 {
+                        L4::Tcp(t) => t.payload.len() + 32,
+                        L4::Udp { payload, .. } => payload.len() + 8,
+                        other => panic!("{other:?}"),
+                    };
+                    got.push((p.ip_proto, len, frames));
+                }
+            }
+            got.sort();
+            let mut want = want;
+            want.sort();
+            assert_eq!(got, want, "{name}");
+            assert_eq!(completed as usize, if name == "outer" { 5 } else { 2 });
+        }
+    }
+
     // ------------------------------------------------------------- shard hash
 
     #[test]
@@ -1596,8 +2597,14 @@ mod tests {
     /// Real and built frames to cut and mutate.
     fn sample_frames() -> Vec<(u16, Vec<u8>)> {
         let mut out: Vec<(u16, Vec<u8>)> = Vec::new();
-        for (_, bytes) in ALL {
+        for (_, bytes) in ALL.iter().chain(TUNNELS.iter()) {
             for fr in frames(bytes).iter().take(6) {
+                out.push((fr.link_type.0, fr.data.to_vec()));
+            }
+        }
+        // fragments of tunnel packets, and of packets inside tunnels
+        for bytes in [T_OUTER_FRAG, T_INNER_FRAG] {
+            for fr in frames(bytes).iter().skip(6) {
                 out.push((fr.link_type.0, fr.data.to_vec()));
             }
         }

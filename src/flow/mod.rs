@@ -24,7 +24,7 @@ use std::collections::{BinaryHeap, HashMap};
 pub use key::{FlowKey, FxBuild};
 pub use reassembly::{Chunk, OooBudget, ReassemblyLimits, StreamReassembler};
 
-use crate::decode::{Addr, L4, MAX_VLAN_TAGS, PacketMeta, Quoted, TcpMeta};
+use crate::decode::{Addr, L4, MAX_VLAN_TAGS, PacketMeta, Quoted, TcpMeta, Tunnels};
 use crate::proto::Direction;
 
 /// Zeek's `tcp_inactivity_timeout` (5 min).
@@ -179,6 +179,10 @@ pub struct Flow {
     pub proto: u8,
     pub vlan: [u16; MAX_VLAN_TAGS],
     pub vlan_count: u8,
+    /// The tunnel layers the flow's first packet came through (outermost first); `None` for
+    /// untunnelled traffic. Later packets may come through other layers (another mirror
+    /// session, the reverse path of a tunnel): the flow keeps the first packet's.
+    pub tunnel: Option<Box<Tunnels>>,
     pub orientation: Orientation,
     /// Input-wide index (1-based) of the flow's first frame: the flow's identity for ordering.
     pub first_idx: u64,
@@ -543,6 +547,7 @@ impl FlowTable {
             proto,
             vlan: m.vlan,
             vlan_count: m.vlan_count,
+            tunnel: (!m.tunnels.is_empty()).then(|| Box::new(m.tunnels)),
             orientation,
             first_idx: p.idx,
             start_ns: p.ts_ns,
@@ -903,6 +908,7 @@ mod tests {
             dst: Addr::v4(dst),
             ip_proto: 6,
             l4,
+            tunnels: Default::default(),
         }
     }
 

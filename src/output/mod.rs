@@ -15,7 +15,8 @@
 //! | `src_ip`, `src_port`, `dst_ip`, `dst_port` | the client (`src`) and server (`dst`) |
 //! | `client_from` | how the client was chosen: `syn`, `syn_ack`, `port` (the well-known or lower port is the server's), `first_sender` |
 //! | `transport` | `tcp` or `udp` |
-//! | `vlan` | VLAN ids, outermost first, or `null` |
+//! | `vlan` | VLAN ids, outermost first (of the outer frame, then of Ethernet frames inside tunnels; two at most), or `null` |
+//! | `tunnel` | the encapsulations the flow's first packet came through, outermost first, or `null` for plain traffic: one object per layer with `kind` and the layer's own fields: `gre` (`src`, `dst` of the carrying IP header, `key` or `null`), `erspan` (`src`, `dst`, `version` 0/1/2 for types I/II/III, `session`, `key` or `null`), `vxlan` and `geneve` (`src`, `dst`, `vni`), `gtpu` (`src`, `dst`, `teid`), `ipip` (`src`, `dst`, `proto` 4 or 41), `mpls` (`labels`, the first four from the top, and `depth`), `pppoe` (`session`). The addresses, ports and Community ID of the record are the innermost packet's; bytes count whole frames, outer headers included |
 //! | `pkts_toserver`, `pkts_toclient`, `bytes_toserver`, `bytes_toclient` | frames and their original length on the wire (link header included; every IP fragment counts) |
 //! | `end_reason` | `fin`, `rst`, `timeout`, `evicted`, `end_of_input`, `shutdown`; `null` on an interim record |
 //! | `interim`, `updates` | `true` on an interim record; how many interim records of this flow came before this one (on the final record: all of them) |
@@ -36,7 +37,10 @@
 //! application protocol (`app_protos`: `smtp`, `tls`, `ldap`, `smtp_starttls`, ..., `none`),
 //! `expectations` (endpoints `announced` by flows, `flows_matched`, `refused` when the table was
 //! full), `findings` (raised, by kind: every kind listed), `roles_inferred` (hosts), decode
-//! errors by kind, IP fragment reassembly, TCP reassembly gaps, evictions and timeouts, and
+//! errors by kind (`tunnel_header`: a tunnel header cut short or malformed; `tunnel_too_deep`:
+//! more than `MAX_TUNNEL_DEPTH` nested layers), `tunnels` (`decapsulated`: packets a layer of
+//! each kind was removed from, a reassembled datagram once; `malformed`: refused headers, by
+//! kind), IP fragment reassembly, TCP reassembly gaps, evictions and timeouts, and
 //! percentiles of per-packet processing time (sampled, nanoseconds), plus the capture damage if
 //! the input stopped early.
 
@@ -55,6 +59,7 @@ pub mod stats;
 pub mod summary;
 pub mod tls;
 
+use crate::decode::{Tunnel, TunnelKind};
 use crate::flow::app::{App, AppLayer};
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
 use json::Obj;
@@ -113,6 +118,10 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: Option<EndReason>) {
     } else {
         o.null("vlan");
     }
+    match &f.tunnel {
+        Some(t) => o.obj_array("tunnel", t.as_slice(), write_tunnel),
+        None => o.null("tunnel"),
+    };
     o.u64("pkts_toserver", f.pkts[TO_SERVER])
         .u64("pkts_toclient", f.pkts[TO_CLIENT])
         .u64("bytes_toserver", f.bytes[TO_SERVER])
@@ -139,6 +148,36 @@ pub fn write_flow(buf: &mut Vec<u8>, f: &Flow, reason: Option<EndReason>) {
         o.null("tcp");
     }
     write_app(&mut o, &f.app);
+}
+
+/// One object of the `tunnel` array.
+fn write_tunnel(o: &mut Obj<'_>, t: &Tunnel) {
+    o.str("kind", t.kind.name());
+    if let Some((src, dst)) = t.outer() {
+        o.display("src", src.to_ip()).display("dst", dst.to_ip());
+    }
+    let id = |o: &mut Obj<'_>, k: &str, v: Option<u32>| {
+        match v {
+            Some(v) => o.u64(k, v as u64),
+            None => o.null(k),
+        };
+    };
+    match t.kind {
+        TunnelKind::Gre => id(o, "key", t.id),
+        TunnelKind::Erspan => {
+            o.u64("version", t.version as u64);
+            id(o, "session", t.id);
+            id(o, "key", t.key);
+        }
+        TunnelKind::Vxlan | TunnelKind::Geneve => id(o, "vni", t.id),
+        TunnelKind::Gtpu => id(o, "teid", t.id),
+        TunnelKind::Ipip => id(o, "proto", t.id),
+        TunnelKind::Mpls => {
+            o.u64_array("labels", t.labels().iter().map(|&l| l as u64));
+            o.u64("depth", t.label_count as u64);
+        }
+        TunnelKind::Pppoe => id(o, "session", t.id),
+    }
 }
 
 /// One object per parsed protocol (`app_proto` and `encryption` are the classify stage's).

@@ -4,7 +4,7 @@ use hdrhistogram::Histogram;
 
 use super::json::{Obj, rfc3339};
 use crate::capture::Damage;
-use crate::decode::DecodeError;
+use crate::decode::{DecodeError, Tunnel, TunnelKind};
 use crate::flow::FlowCounters;
 
 /// Highest per-packet time the histogram tracks (ns); slower samples are clamped to it.
@@ -53,6 +53,12 @@ pub struct Stats {
     /// Their original length on the wire.
     pub bytes: u64,
     pub decode_errors: [u64; DecodeError::COUNT],
+    /// Packets (frames, or datagrams reassembled from fragments) a tunnel layer of each kind
+    /// was removed from, by [`TunnelKind::index`].
+    pub decapsulated: [u64; TunnelKind::COUNT],
+    /// Frames whose tunnel header of each kind was cut short or malformed (also counted in
+    /// `decode_errors` as `tunnel_header`).
+    pub tunnel_malformed: [u64; TunnelKind::COUNT],
     /// Link types seen that we do not decode, with counts.
     pub unsupported_link_types: Vec<(u16, u64)>,
     /// IP packets of a protocol that is not followed as a flow (ICMP, GRE, ESP…).
@@ -98,6 +104,8 @@ impl Default for Stats {
             frames: 0,
             bytes: 0,
             decode_errors: [0; DecodeError::COUNT],
+            decapsulated: [0; TunnelKind::COUNT],
+            tunnel_malformed: [0; TunnelKind::COUNT],
             unsupported_link_types: Vec::new(),
             other_ip_packets: 0,
             fragments: 0,
@@ -124,11 +132,22 @@ impl Default for Stats {
 impl Stats {
     pub fn decode_error(&mut self, e: DecodeError) {
         self.decode_errors[e.index()] += 1;
+        if let DecodeError::TunnelHeader(k) = e {
+            self.tunnel_malformed[k.index()] += 1;
+        }
         if let DecodeError::UnsupportedLinkType(lt) = e {
             match self.unsupported_link_types.iter_mut().find(|(t, _)| *t == lt) {
                 Some((_, n)) => *n += 1,
                 None => self.unsupported_link_types.push((lt, 1)),
             }
+        }
+    }
+
+    /// Count the tunnel layers removed from one packet.
+    #[inline]
+    pub fn decapsulated(&mut self, layers: &[Tunnel]) {
+        for t in layers {
+            self.decapsulated[t.kind.index()] += 1;
         }
     }
 
@@ -140,6 +159,12 @@ impl Stats {
         self.frames += o.frames;
         self.bytes += o.bytes;
         for (a, b) in self.decode_errors.iter_mut().zip(o.decode_errors.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.decapsulated.iter_mut().zip(o.decapsulated.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.tunnel_malformed.iter_mut().zip(o.tunnel_malformed.iter()) {
             *a += b;
         }
         for &(lt, n) in &o.unsupported_link_types {
@@ -249,6 +274,19 @@ impl Stats {
             for (name, n) in DecodeError::NAMES.iter().zip(self.decode_errors.iter()) {
                 d.u64(name, *n);
             }
+        });
+        // tunnel layers removed and tunnel headers refused, by kind (every kind listed)
+        o.obj("tunnels", |t| {
+            t.obj("decapsulated", |d| {
+                for k in TunnelKind::ALL {
+                    d.u64(k.name(), self.decapsulated[k.index()]);
+                }
+            });
+            t.obj("malformed", |d| {
+                for k in TunnelKind::ALL {
+                    d.u64(k.name(), self.tunnel_malformed[k.index()]);
+                }
+            });
         });
         if !self.unsupported_link_types.is_empty() {
             let mut lts = self.unsupported_link_types.clone();

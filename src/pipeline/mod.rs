@@ -2,7 +2,7 @@
 //!
 //! One reader (the calling thread) walks the inputs and hands each frame to the worker that
 //! owns its flow, chosen by a symmetric hash of the frame's IP addresses
-//! ([`decode::shard_hash`]), in batches of frame references over bounded crossbeam channels:
+//! ([`decode::Sharder`]: the innermost packet's addresses for tunnelled traffic), in batches of frame references over bounded crossbeam channels:
 //! a batch names byte ranges of the mapped file (or of a shared stdin chunk), so packet data
 //! is never copied. Workers decode, reassemble and track flows; finished flow records go to
 //! one writer thread. `--threads 1` runs the worker inline on the reader thread. The writer
@@ -26,8 +26,8 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use crate::capture::{Damage, Frame, Input, LinkType, MappedFile, OpenError, StreamReader};
 use crate::classify::inventory::Inventory;
 use crate::classify::{Catalog, Classifier, FlowFacts};
-use crate::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
-use crate::decode::{self, L4};
+use crate::decode::defrag::DefragLimits;
+use crate::decode::{self, Decap, L4, Reassembler};
 use crate::flow::announce::Announcement;
 use crate::flow::facts::Sighting;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable, PacketIn};
@@ -57,6 +57,8 @@ pub struct Config {
     pub threads: usize,
     pub flow: FlowConfig,
     pub defrag: DefragLimits,
+    /// The tunnel kinds the decoder removes (`--no-decap KIND` turns one off).
+    pub decap: Decap,
     /// The data-path catalog the classify stage labels flows with.
     pub catalog: Arc<Catalog>,
     /// Native records or ECS events.
@@ -88,6 +90,7 @@ impl Default for Config {
             threads: 1,
             flow: FlowConfig::default(),
             defrag: DefragLimits::default(),
+            decap: Decap::ALL,
             catalog: Catalog::embedded(),
             inventory: None,
             redact_users: false,
@@ -176,7 +179,10 @@ impl Records {
 /// Decode, flow tracking and record formatting for the frames of one shard.
 struct Worker {
     table: FlowTable,
-    defrag: Defragmenter,
+    /// IP fragments, on two levels (in a frame, and inside a reassembled tunnel packet).
+    reasm: Reassembler,
+    /// The tunnel kinds removed (`--no-decap`).
+    decap: Decap,
     stats: Stats,
     out: Records,
     /// Written records handed back for reuse (inline mode), so a tick allocates nothing.
@@ -215,7 +221,8 @@ impl Worker {
         defrag.max_datagrams = cfg.defrag.max_datagrams.div_ceil(share).max(1);
         Worker {
             table: FlowTable::new(flow),
-            defrag: Defragmenter::new(defrag),
+            reasm: Reassembler::new(defrag, cfg.decap),
+            decap: cfg.decap,
             stats: Stats::default(),
             out: Records::default(),
             spare: None,
@@ -233,70 +240,55 @@ impl Worker {
         let timed = idx.is_multiple_of(PACKET_TIME_SAMPLE_EVERY);
         let t0 = if timed { Some(Instant::now()) } else { None };
 
-        match decode::decode(fr) {
+        match decode::decode_with(fr, self.decap) {
             Err(e) => st.decode_error(e),
-            Ok(meta) => match meta.l4 {
-                L4::Fragment(frag) => {
-                    st.fragments += 1;
-                    let zone = meta.vlan[0] as u32 | (meta.vlan[1] as u32) << 16;
-                    let key = if meta.src.v6 {
-                        FragKey::v6(meta.src.bytes, meta.dst.bytes, meta.ip_proto, frag.id, zone)
-                    } else {
-                        let (s, d) = (&meta.src.bytes, &meta.dst.bytes);
-                        FragKey::v4(
-                            [s[0], s[1], s[2], s[3]],
-                            [d[0], d[1], d[2], d[3]],
-                            meta.ip_proto,
-                            frag.id as u16,
-                            zone,
-                        )
-                    };
-                    match self
-                        .defrag
-                        .add(key, frag.offset, frag.more, frag.data, fr.ts_ns, fr.orig_len)
-                    {
-                        FragOutcome::Held => {}
-                        FragOutcome::Dropped(_) => st.fragments_dropped += 1,
-                        FragOutcome::Complete {
-                            payload,
-                            frames,
-                            wire_bytes,
-                            ..
-                        } => {
-                            st.fragments_reassembled += 1;
-                            match decode::transport_from_ip_payload(meta.ip_proto, payload, meta.src.v6) {
-                                Err(e) => st.decode_error(e),
-                                Ok(L4::Other | L4::Fragment(_)) => st.other_ip_packets += 1,
-                                Ok(l4) => {
-                                    let p = PacketIn {
-                                        idx,
-                                        ts_ns: fr.ts_ns,
-                                        frames,
-                                        wire_bytes,
-                                        fragmented: true,
-                                        meta: &meta,
-                                        l4,
-                                    };
-                                    self.table.packet(&p, &mut emit(&mut self.out, &mut self.stats.apps));
+            Ok(meta) => {
+                st.decapsulated(meta.tunnels.as_slice());
+                match meta.l4 {
+                    L4::Fragment(frag) => {
+                        st.fragments += 1;
+                        let r = self.reasm.fragment(&meta, frag, fr.ts_ns, fr.orig_len);
+                        st.fragments_reassembled += r.completed as u64;
+                        st.fragments_dropped += r.dropped as u64;
+                        match r.packet {
+                            None => {}
+                            Some(Err(e)) => st.decode_error(e),
+                            Some(Ok((m, frames, wire_bytes))) => {
+                                // the layers the reassembled datagram revealed
+                                st.decapsulated(&m.tunnels.as_slice()[meta.tunnels.len()..]);
+                                match m.l4 {
+                                    L4::Other | L4::Fragment(_) => st.other_ip_packets += 1,
+                                    l4 => {
+                                        let p = PacketIn {
+                                            idx,
+                                            ts_ns: fr.ts_ns,
+                                            frames,
+                                            wire_bytes,
+                                            fragmented: true,
+                                            meta: &m,
+                                            l4,
+                                        };
+                                        self.table.packet(&p, &mut emit(&mut self.out, &mut self.stats.apps));
+                                    }
                                 }
                             }
                         }
                     }
+                    L4::Other => st.other_ip_packets += 1,
+                    l4 => {
+                        let p = PacketIn {
+                            idx,
+                            ts_ns: fr.ts_ns,
+                            frames: 1,
+                            wire_bytes: fr.orig_len as u64,
+                            fragmented: false,
+                            meta: &meta,
+                            l4,
+                        };
+                        self.table.packet(&p, &mut emit(&mut self.out, &mut self.stats.apps));
+                    }
                 }
-                L4::Other => st.other_ip_packets += 1,
-                l4 => {
-                    let p = PacketIn {
-                        idx,
-                        ts_ns: fr.ts_ns,
-                        frames: 1,
-                        wire_bytes: fr.orig_len as u64,
-                        fragmented: false,
-                        meta: &meta,
-                        l4,
-                    };
-                    self.table.packet(&p, &mut emit(&mut self.out, &mut self.stats.apps));
-                }
-            },
+            }
         }
         if let Some(t0) = t0 {
             let ns = t0.elapsed().as_nanos() as u64;
@@ -311,7 +303,7 @@ impl Worker {
         self.table.sweep(now_ns, &mut emit(&mut self.out, &mut self.stats.apps));
         let out = &mut self.out;
         self.table.updates_due(now_ns, &mut |f| out.push(f, None));
-        self.stats.fragments_timed_out += self.defrag.expire(now_ns) as u64;
+        self.stats.fragments_timed_out += self.reasm.expire(now_ns) as u64;
         if snapshot {
             self.out.snapshot = Some(Box::new(self.snapshot()));
         }
@@ -327,7 +319,7 @@ impl Worker {
         s.flows = self.table.counters.clone();
         s.active_flows = self.table.len() as u64;
         s.reassembly_held_bytes = self.table.reassembly_held_bytes() as u64;
-        s.fragment_held_bytes = self.defrag.stats().held_bytes as u64;
+        s.fragment_held_bytes = self.reasm.stats().held_bytes as u64;
         s
     }
 
@@ -1088,6 +1080,7 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
             last_ts: 0,
         };
         let mut idx = 0u64;
+        let mut sharder = decode::Sharder::new(cfg.decap);
         let mut seq = 0u64;
         let mut d = Dispatch {
             inputs,
@@ -1130,7 +1123,7 @@ fn run_threaded(mut inputs: Vec<Opened>, cfg: &Config, out: &mut (dyn Write + Se
             if let Some(now) = tick {
                 d.tick(now, false);
             }
-            let w = (decode::shard_hash(&fr) % n as u64) as usize;
+            let w = (sharder.hash(&fr) % n as u64) as usize;
             // a batch holds frames of one segment
             if let Some(b) = &d.cur[w]
                 && !b.seg.same(&seg)

@@ -5,8 +5,8 @@
 #![allow(dead_code)] // not every target uses every helper
 
 use exwatch::capture::{Frame, LinkType};
-use exwatch::decode::defrag::{DefragLimits, Defragmenter, FragKey, FragOutcome};
-use exwatch::decode::{self, L4};
+use exwatch::decode::defrag::DefragLimits;
+use exwatch::decode::{self, Decap, L4, Reassembler};
 use exwatch::flow::{EndReason, Flow, FlowConfig, FlowTable, PacketIn, ReassemblyLimits};
 
 /// The link types a selector byte picks from (`sel % LINKS.len()`): every `LinkType` constant,
@@ -85,7 +85,7 @@ pub struct Flows {
     cfg: FlowConfig,
     dlimits: DefragLimits,
     table: FlowTable,
-    defrag: Defragmenter,
+    defrag: Reassembler,
     ended: Ended,
     /// Packets and bytes handed to the table that must come out in some flow.
     expected_pkts: u64,
@@ -98,7 +98,7 @@ impl Flows {
             cfg,
             dlimits,
             table: FlowTable::new(cfg),
-            defrag: Defragmenter::new(dlimits),
+            defrag: Reassembler::new(dlimits, Decap::ALL),
             ended: Ended::default(),
             expected_pkts: 0,
             expected_bytes: 0,
@@ -110,40 +110,21 @@ impl Flows {
         let Ok(meta) = decode::decode(fr) else { return };
         match meta.l4 {
             L4::Fragment(frag) => {
-                let zone = meta.vlan[0] as u32 | (meta.vlan[1] as u32) << 16;
-                let key = if meta.src.v6 {
-                    FragKey::v6(meta.src.bytes, meta.dst.bytes, meta.ip_proto, frag.id, zone)
-                } else {
-                    let (s, d) = (&meta.src.bytes, &meta.dst.bytes);
-                    FragKey::v4(
-                        [s[0], s[1], s[2], s[3]],
-                        [d[0], d[1], d[2], d[3]],
-                        meta.ip_proto,
-                        frag.id as u16,
-                        zone,
-                    )
-                };
-                let out = self
-                    .defrag
-                    .add(key, frag.offset, frag.more, frag.data, fr.ts_ns, fr.orig_len);
-                if let FragOutcome::Complete {
-                    payload,
-                    frames,
-                    wire_bytes,
-                    ..
-                } = out
-                {
-                    assert!(frames >= 1 && payload.len() <= exwatch::decode::defrag::MAX_DATAGRAM_LEN);
-                    match decode::transport_from_ip_payload(meta.ip_proto, payload, meta.src.v6) {
-                        Ok(L4::Other | L4::Fragment(_)) | Err(_) => {}
-                        Ok(l4) => {
+                let out = self.defrag.fragment(&meta, frag, fr.ts_ns, fr.orig_len);
+                assert!(out.completed <= 2 && out.dropped <= 1);
+                if let Some(Ok((m, frames, wire_bytes))) = out.packet {
+                    assert!(frames >= 1 && wire_bytes >= fr.orig_len as u64);
+                    assert!(m.tunnels.len() >= meta.tunnels.len(), "reassembly lost a layer");
+                    match m.l4 {
+                        L4::Other | L4::Fragment(_) => {}
+                        l4 => {
                             let p = PacketIn {
                                 idx,
                                 ts_ns: fr.ts_ns,
                                 frames,
                                 wire_bytes,
                                 fragmented: true,
-                                meta: &meta,
+                                meta: &m,
                                 l4,
                             };
                             Self::packet(
