@@ -21,7 +21,7 @@
 //! | `smtp` | `email.from.address`, `email.to.address` |
 //! | user names the parsers found (SMTP/IMAP/POP3 AUTH, HTTP, LDAP bind name and NTLMSSP, DCE/RPC NTLMSSP, SIP digest) | `user.name` (the first; `user.domain` with an NTLMSSP one), `related.user` (all) |
 //! | `data_path` `id`, `name` | `rule.id`, `rule.name` |
-//! | everything else (`client_from`, `end_reason`, `interim`, `updates`, `missing_bytes`, `tcp`, `encryption`, `expected`, `data_path`, `no_path`, `findings`, and each protocol object: `smtp`, `tls`, `ldap`, `http`, `imap`, `pop3`, `dcerpc`, `sip`) | `exwatch.<field>`, whole |
+//! | everything else (`client_from`, `tunnel`, `end_reason`, `interim`, `updates`, `missing_bytes`, `tcp`, `encryption`, `expected`, `data_path`, `no_path`, `findings`, and each protocol object: `smtp`, `tls`, `ldap`, `http`, `imap`, `pop3`, `dcerpc`, `sip`) | `exwatch.<field>`, whole |
 //! | finding | `event.kind` `alert`, `event.category` `[network, intrusion_detection]`, `event.type` `[info]`, `event.severity` (high 73, medium 47, low 21, info 0: the Elastic detection-rule scale), `message`, `rule.id`/`rule.name` (the kind), `rule.description` (the message), `rule.ruleset` `exwatch`, the 5-tuple in `source`/`destination`/`network`, `user.name` from `evidence.user`; `exwatch.finding.{severity, data_path, evidence}` |
 //! | role | `event.kind` `event`, `event.category` `[host]`, `event.type` `[info]`, `host.ip`, `network.community_id`; `exwatch.role.{role, source, evidence, evidence_kind}` |
 //! | stats | `event.kind` `metric`, `event.category` `[network]`, `event.type` `[info]`, `event.start`/`event.end` (first and last packet); `exwatch.stats.*` (the whole record) |
