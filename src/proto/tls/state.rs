@@ -51,7 +51,21 @@ impl Side {
         self.rec = Vec::new();
         self.hs = Vec::new();
     }
+
+    /// The handshake of this direction is over: from now on `rec` holds at most a record
+    /// header, so the buffers sized for handshake records (a certificate chain split across
+    /// segments: several KiB) are given back rather than held for the life of the flow.
+    fn encrypted(&mut self) {
+        self.phase = Phase::Encrypted;
+        self.hs = Vec::new();
+        if self.rec.capacity() > ENCRYPTED_REC_CAPACITY {
+            self.rec = Vec::new();
+        }
+    }
 }
+
+/// Largest `rec` buffer kept once a direction is encrypted (record headers only).
+const ENCRYPTED_REC_CAPACITY: usize = 64;
 
 /// The TLS stream parser of one flow (see the module doc).
 #[derive(Debug, Default)]
@@ -199,12 +213,14 @@ impl TlsState {
             };
             if side.phase == Phase::Encrypted || hdr.content_type == CT_APPLICATION_DATA {
                 // Count by header, skip the body.
-                if hdr.content_type == CT_APPLICATION_DATA {
-                    self.summary.app_data_records[d] += 1;
-                    side.phase = Phase::Encrypted;
-                }
                 side.skip = hdr.len as usize;
                 side.rec.clear();
+                if hdr.content_type == CT_APPLICATION_DATA {
+                    self.summary.app_data_records[d] += 1;
+                    if side.phase != Phase::Encrypted {
+                        side.encrypted();
+                    }
+                }
                 continue;
             }
             let total = RECORD_HEADER_LEN + hdr.len as usize;
@@ -217,7 +233,11 @@ impl TlsState {
                 let rec = std::mem::take(&mut side.rec);
                 self.on_record(dir, hdr, &rec[RECORD_HEADER_LEN..], ts_ns);
                 let side = &mut self.sides[d];
-                if side.phase != Phase::Done {
+                // the buffer is reused while handshake records may still come; once encrypted
+                // only a small one is kept (see Side::encrypted)
+                if side.phase == Phase::Clear
+                    || (side.phase == Phase::Encrypted && rec.capacity() <= ENCRYPTED_REC_CAPACITY)
+                {
                     side.rec = rec;
                     side.rec.clear();
                 }
@@ -238,8 +258,7 @@ impl TlsState {
                     (None, None) => false,
                 };
                 if !tls13 {
-                    self.sides[d].phase = Phase::Encrypted;
-                    self.sides[d].hs = Vec::new();
+                    self.sides[d].encrypted();
                 }
             }
             CT_ALERT => {
@@ -459,6 +478,13 @@ impl StreamParser for TlsState {
     fn feed(&mut self, dir: Direction, data: &[u8], ts_ns: u64) -> Verdict {
         if !self.stopped && self.sides[dir.index()].phase != Phase::Done {
             self.feed_records(dir, data, ts_ns);
+            if self.stopped {
+                // TLS 1.3 after the ServerHello: nothing more is read, the buffers go
+                for s in &mut self.sides {
+                    s.rec = Vec::new();
+                    s.hs = Vec::new();
+                }
+            }
         }
         self.verdict()
     }
@@ -469,5 +495,43 @@ impl StreamParser for TlsState {
             self.summary.gap[dir.index()] = true;
         }
         side.finish();
+    }
+}
+
+#[cfg(test)]
+mod buffer_tests {
+    use super::*;
+    use crate::proto::StreamParser;
+
+    /// A TLS 1.2 server direction: a 4,004-byte handshake record split across two segments
+    /// (a certificate chain's usual shape), ChangeCipherSpec, then application data. Once
+    /// encrypted, the direction keeps no buffer sized for handshake records.
+    #[test]
+    fn encrypted_directions_give_their_handshake_buffers_back() {
+        let mut body = vec![4u8, 0x00, 0x0f, 0xa0]; // NewSessionTicket, 4,000 bytes (RFC 5077 §3.3)
+        body.resize(4 + 4000, 0);
+        let mut rec = vec![CT_HANDSHAKE, 3, 3];
+        rec.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&body);
+        let mut t = TlsState::new();
+        let (a, b) = rec.split_at(1500);
+        t.feed(Direction::ToClient, a, 1);
+        t.feed(Direction::ToClient, b, 2);
+        assert!(
+            t.sides[1].rec.capacity() >= rec.len(),
+            "the split record was assembled in rec"
+        );
+        t.feed(Direction::ToClient, &[CT_CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1], 3);
+        let mut app = vec![CT_APPLICATION_DATA, 3, 3, 0, 32];
+        app.resize(5 + 32, 0xaa);
+        // the next header split across segments: rec holds the partial header
+        t.feed(Direction::ToClient, &app[..3], 4);
+        t.feed(Direction::ToClient, &app[3..], 5);
+        let side = &t.sides[1];
+        assert_eq!(side.phase, Phase::Encrypted);
+        assert!(side.rec.capacity() <= ENCRYPTED_REC_CAPACITY, "{}", side.rec.capacity());
+        assert_eq!(side.hs.capacity(), 0);
+        assert_eq!(t.summary().app_data_records[1], 1);
+        assert!(t.summary().change_cipher_spec[1]);
     }
 }
