@@ -393,41 +393,18 @@ pub fn decode_with<'a>(frame: &Frame<'a>, decap: Decap) -> Result<PacketMeta<'a>
             _ => return Err(DecodeError::NotIp),
         },
     };
-    let (sliced, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| DecodeError::IpHeader)?;
-    let (src, dst, pl, frag, declared) = match &sliced {
-        LaxIpSlice::Ipv4(ip) => {
-            let h = ip.header();
-            let pl = ip.payload();
-            // RFC 791: Total Length counts the header
-            let declared = (h.total_len() as usize).saturating_sub(h.slice().len());
-            let frag = pl.fragmented.then(|| FragMeta {
-                id: h.identification() as u32,
-                offset: h.fragments_offset().value() as u32 * 8,
-                more: h.more_fragments(),
-                data: pl.payload,
-            });
-            (Addr::v4(h.source()), Addr::v4(h.destination()), pl, frag, declared)
-        }
-        LaxIpSlice::Ipv6(ip) => {
-            let h = ip.header();
-            let pl = ip.payload();
-            // RFC 8200 §3: Payload Length counts the extension headers; 0 is a jumbogram
-            let declared = match h.payload_length() as usize {
-                0 => pl.payload.len(),
-                n => n.saturating_sub(ip.extensions().slice().len()),
-            };
-            let mut frag = None;
-            if pl.fragmented {
-                frag = ipv6_fragment(h.next_header(), ip.extensions().slice(), pl.payload);
-            }
-            (Addr::v6(h.source()), Addr::v6(h.destination()), pl, frag, declared)
-        }
-    };
-    let ip_proto = pl.ip_number.0;
+    let IpLayer {
+        src,
+        dst,
+        proto: ip_proto,
+        payload,
+        frag,
+        declared,
+    } = ip_layer(ip)?;
     let l4 = match frag {
         Some(f) => L4::Fragment(f),
-        None if tunnel_candidate(ip_proto, pl.payload, decap) => return decode_tunnelled(frame, decap),
-        None => transport(ip_proto, pl.payload, src.v6, declared)?,
+        None if tunnel_candidate(ip_proto, payload, decap) => return decode_tunnelled(frame, decap),
+        None => transport(ip_proto, payload, src.v6, declared)?,
     };
     Ok(PacketMeta {
         vlan,
@@ -520,49 +497,87 @@ impl Walk {
     }
 }
 
+/// One IP header, sliced by etherparse's lax slicer: the addresses, the protocol and bytes of
+/// its payload, the fragment it is (if it is one), and the payload length the header declares
+/// (more than `payload.len()` when the snap length cut the frame).
+struct IpLayer<'a> {
+    src: Addr,
+    dst: Addr,
+    proto: u8,
+    payload: &'a [u8],
+    frag: Option<FragMeta<'a>>,
+    declared: usize,
+}
+
+#[inline(always)]
+fn ip_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
+    let (sliced, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| DecodeError::IpHeader)?;
+    Ok(match &sliced {
+        LaxIpSlice::Ipv4(ip) => {
+            let h = ip.header();
+            let pl = ip.payload();
+            // RFC 791: Total Length counts the header
+            let declared = (h.total_len() as usize).saturating_sub(h.slice().len());
+            let frag = pl.fragmented.then(|| FragMeta {
+                id: h.identification() as u32,
+                offset: h.fragments_offset().value() as u32 * 8,
+                more: h.more_fragments(),
+                data: pl.payload,
+            });
+            IpLayer {
+                src: Addr::v4(h.source()),
+                dst: Addr::v4(h.destination()),
+                proto: pl.ip_number.0,
+                payload: pl.payload,
+                frag,
+                declared,
+            }
+        }
+        LaxIpSlice::Ipv6(ip) => {
+            let h = ip.header();
+            let pl = ip.payload();
+            // RFC 8200 §3: Payload Length counts the extension headers; 0 is a jumbogram
+            let declared = match h.payload_length() as usize {
+                0 => pl.payload.len(),
+                n => n.saturating_sub(ip.extensions().slice().len()),
+            };
+            let frag = if pl.fragmented {
+                ipv6_fragment(h.next_header(), ip.extensions().slice(), pl.payload)
+            } else {
+                None
+            };
+            IpLayer {
+                src: Addr::v6(h.source()),
+                dst: Addr::v6(h.destination()),
+                proto: pl.ip_number.0,
+                payload: pl.payload,
+                frag,
+                declared,
+            }
+        }
+    })
+}
+
 /// IP layers from `ip` inwards: each IP header that carries a tunnel this walk removes is
 /// passed through; the innermost one gives the packet.
 fn walk_ip<'a>(mut ip: &'a [u8], w: &mut Walk) -> Result<PacketMeta<'a>, DecodeError> {
     loop {
-        let (sliced, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| DecodeError::IpHeader)?;
-        let (src, dst, pl, frag, declared) = match &sliced {
-            LaxIpSlice::Ipv4(ip) => {
-                let h = ip.header();
-                let pl = ip.payload();
-                // RFC 791: Total Length counts the header
-                let declared = (h.total_len() as usize).saturating_sub(h.slice().len());
-                let frag = pl.fragmented.then(|| FragMeta {
-                    id: h.identification() as u32,
-                    offset: h.fragments_offset().value() as u32 * 8,
-                    more: h.more_fragments(),
-                    data: pl.payload,
-                });
-                (Addr::v4(h.source()), Addr::v4(h.destination()), pl, frag, declared)
-            }
-            LaxIpSlice::Ipv6(ip) => {
-                let h = ip.header();
-                let pl = ip.payload();
-                // RFC 8200 §3: Payload Length counts the extension headers; 0 is a jumbogram
-                let declared = match h.payload_length() as usize {
-                    0 => pl.payload.len(),
-                    n => n.saturating_sub(ip.extensions().slice().len()),
-                };
-                let mut frag = None;
-                if pl.fragmented {
-                    frag = ipv6_fragment(h.next_header(), ip.extensions().slice(), pl.payload);
-                }
-                (Addr::v6(h.source()), Addr::v6(h.destination()), pl, frag, declared)
-            }
-        };
-        let ip_proto = pl.ip_number.0;
+        let IpLayer {
+            src,
+            dst,
+            proto: ip_proto,
+            payload,
+            frag,
+            declared,
+        } = ip_layer(ip)?;
         let l4 = match frag {
             Some(f) => L4::Fragment(f),
-            None => match tunnel_step(ip_proto, pl.payload, src, dst, w)? {
+            None => match tunnel_step(ip_proto, payload, src, dst, w)? {
                 Step::Inner(inner) => {
                     ip = inner;
                     continue;
                 }
-                Step::Not => transport(ip_proto, pl.payload, src.v6, declared)?,
+                Step::Not => transport(ip_proto, payload, src.v6, declared)?,
             },
         };
         return Ok(PacketMeta {
