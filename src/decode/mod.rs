@@ -424,7 +424,7 @@ fn tunnel_candidate(proto: u8, payload: &[u8], decap: Decap) -> bool {
     match proto {
         4 | 41 => decap.has(TunnelKind::Ipip),
         47 => decap.has(TunnelKind::Gre) || decap.has(TunnelKind::Erspan),
-        17 => payload.len() >= 8 && decap.udp_port(u16::from_be_bytes([payload[2], payload[3]])),
+        17 => payload.len() >= 8 && decap.udp_ports(be16(payload, 0), be16(payload, 2)),
         _ => false,
     }
 }
@@ -611,7 +611,7 @@ fn tunnel_step<'a>(proto: u8, payload: &'a [u8], src: Addr, dst: Addr, w: &mut W
             Ok(Step::Inner(payload))
         }
         47 => gre(payload, src, dst, w),
-        17 if payload.len() >= 8 && w.decap.udp_port(u16::from_be_bytes([payload[2], payload[3]])) => {
+        17 if payload.len() >= 8 && w.decap.udp_ports(be16(payload, 0), be16(payload, 2)) => {
             udp_tunnel(payload, src, dst, w)
         }
         _ => Ok(Step::Not),
@@ -650,6 +650,14 @@ fn gre<'a>(payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Result<Step
             w.push(t)?;
             ethernet(&rest[e.header_len..], w).map(Step::Inner)
         }
+        // PPTP (RFC 2637): PPP, of which only IPv4 and IPv6 frames carry a packet to follow
+        tunnel::GRE_PPP if w.decap.has(TunnelKind::Gre) => match tunnel::ppp_ip_offset(rest) {
+            Some(at) => {
+                w.push(Tunnel::new(TunnelKind::Gre, outer, g.key))?;
+                Ok(Step::Inner(&rest[at..]))
+            }
+            None => Ok(Step::Not),
+        },
         ETHERTYPE_TEB | ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | tunnel::ETHERTYPE_MPLS_UC | tunnel::ETHERTYPE_MPLS_MC
             if w.decap.has(TunnelKind::Gre) =>
         {
@@ -665,7 +673,8 @@ fn gre<'a>(payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Result<Step
     }
 }
 
-/// VXLAN (RFC 7348), Geneve (RFC 8926), GTP-U (3GPP TS 29.281), by UDP destination port.
+/// VXLAN (RFC 7348), Geneve (RFC 8926), GTP-U (3GPP TS 29.281), by UDP destination port;
+/// Teredo (RFC 4380) to or from port 3544.
 fn udp_tunnel<'a>(payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Result<Step<'a>, DecodeError> {
     let Ok(u) = UdpSlice::from_slice_lax(payload) else {
         return Ok(Step::Not);
@@ -673,6 +682,16 @@ fn udp_tunnel<'a>(payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Resu
     let d = u.payload();
     let outer = Some((src, dst));
     match u.destination_port() {
+        port if !w.decap.udp_port(port) => {
+            // only Teredo's port brought the datagram here
+            match tunnel::teredo_ipv6_offset(d) {
+                Some(at) => {
+                    w.push(Tunnel::new(TunnelKind::Teredo, outer, None))?;
+                    Ok(Step::Inner(&d[at..]))
+                }
+                None => Ok(Step::Not),
+            }
+        }
         tunnel::VXLAN_PORT => {
             let vni = tunnel::parse_vxlan(d).map_err(|_| DecodeError::TunnelHeader(TunnelKind::Vxlan))?;
             w.push(Tunnel::new(TunnelKind::Vxlan, outer, Some(vni)))?;
@@ -905,8 +924,8 @@ fn plain_addrs(frame: &Frame<'_>, decap: Decap) -> Option<Result<u64, ()>> {
                     if ihl < 20 {
                         return None;
                     }
-                    match d.get(ihl + 2..ihl + 4) {
-                        Some(p) => !decap.udp_port(u16::from_be_bytes([p[0], p[1]])),
+                    match d.get(ihl..ihl + 4) {
+                        Some(p) => !decap.udp_ports(be16(p, 0), be16(p, 2)),
                         None => true,
                     }
                 }
@@ -920,7 +939,7 @@ fn plain_addrs(frame: &Frame<'_>, decap: Decap) -> Option<Result<u64, ()>> {
         Some(6) if d.len() >= 40 => {
             let plain = match IpNumber(d[6]) {
                 IpNumber::TCP => true,
-                IpNumber::UDP => d.len() < 44 || !decap.udp_port(u16::from_be_bytes([d[42], d[43]])),
+                IpNumber::UDP => d.len() < 44 || !decap.udp_ports(be16(d, 40), be16(d, 42)),
                 _ => false,
             };
             if !plain {
@@ -1160,6 +1179,12 @@ fn fold(a: &[u8]) -> u64 {
         h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
     }
     h
+}
+
+/// The big-endian u16 at `at` (the caller has checked the length).
+#[inline]
+fn be16(d: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([d[at], d[at + 1]])
 }
 
 /// SplitMix64 finaliser.
@@ -2291,6 +2316,78 @@ mod tests {
         ipv4(proto, [192, 0, 2, 1], [192, 0, 2, 2], 7, 0, inner)
     }
 
+    /// Teredo (RFC 4380 §5.1.1): IPv6 in UDP to or from port 3544, bare, after an origin
+    /// indication, or after an authentication indicator; a datagram on the port that is not
+    /// IPv6 stays UDP. PPTP (RFC 2637 §4.1): IPv4 in PPP in enhanced GRE (version 1).
+    #[test]
+    fn teredo_and_pptp_are_opened() {
+        let all_but = |k| Decap::ALL.without(k);
+        let inner = ipv6(17, A6, B6, &udp(5353, 53, b"q"));
+        let origin = [0x00u8, 0x00, 0xf2, 0x27, 0x3f, 0xff, 0xfd, 0xfe];
+        // authentication indicator: ID-len 0, AU-len 0, nonce, confirmation
+        let auth = [0x00u8, 0x01, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0];
+        for (head, sport, dport) in [
+            (&[][..], 51000, 3544),
+            (&origin[..], 3544, 51000),
+            (&[&auth[..], &origin[..]].concat()[..], 3544, 51000),
+        ] {
+            let f = wrap4(17, &udp(sport, dport, &[head, &inner[..]].concat()));
+            let m = decode(&frame(101, &f)).unwrap();
+            assert_eq!((m.src, m.dst), (Addr::v6(A6), Addr::v6(B6)), "{head:02x?}");
+            let t = m.tunnels.as_slice();
+            assert_eq!((t.len(), t[0].kind), (1, TunnelKind::Teredo));
+            assert_eq!(t[0].outer(), Some((Addr::v4([192, 0, 2, 1]), Addr::v4([192, 0, 2, 2]))));
+            assert!(matches!(
+                m.l4,
+                L4::Udp {
+                    src_port: 5353,
+                    dst_port: 53,
+                    ..
+                }
+            ));
+            // the worker is the inner flow's
+            assert_eq!(
+                shard_hash(&frame(101, &f)),
+                canonical_hash(Addr::v6(A6), Addr::v6(B6), &[])
+            );
+            // --no-decap teredo leaves the UDP datagram
+            let m = decode_with(&frame(101, &f), all_but(TunnelKind::Teredo)).unwrap();
+            assert!(m.tunnels.is_empty());
+            assert!(matches!(m.l4, L4::Udp { src_port, dst_port, .. } if (src_port, dst_port) == (sport, dport)));
+        }
+        // not Teredo on its port: an IPv4 payload, a bad payload length, a stray byte
+        for payload in [
+            ipv4(17, A, B, 1, 0, &udp(1, 2, b"x")),
+            {
+                let mut p = inner.clone();
+                p[5] = 0; // payload length 0 with more bytes after the header
+                p
+            },
+            vec![0x00],
+        ] {
+            let f = wrap4(17, &udp(3544, 51000, &payload));
+            let m = decode(&frame(101, &f)).unwrap();
+            assert!(m.tunnels.is_empty(), "{payload:02x?}");
+            assert!(matches!(m.l4, L4::Udp { src_port: 3544, .. }));
+        }
+        // PPTP: GRE version 1, K and S set, payload length, call id 0x1234, seq; PPP FF 03 0021
+        let ip = tcp4(A, B, 1, 2);
+        let mut gre = vec![0x30, 0x01, 0x88, 0x0b];
+        gre.extend_from_slice(&((ip.len() + 4) as u16).to_be_bytes());
+        gre.extend_from_slice(&[0x12, 0x34, 0, 0, 0, 7, 0xff, 0x03, 0x00, 0x21]);
+        gre.extend_from_slice(&ip);
+        let pptp = wrap4(47, &gre);
+        let m = decode(&frame(101, &pptp)).unwrap();
+        assert_eq!((m.src, m.dst), (Addr::v4(A), Addr::v4(B)));
+        let t = m.tunnels.as_slice();
+        assert_eq!((t.len(), t[0].kind, t[0].id), (1, TunnelKind::Gre, Some(0x1234)));
+        // an acknowledgment-only packet (A bit, no payload) and LCP stay GRE
+        let ack = [0x20u8, 0x81, 0x88, 0x0b, 0, 0, 0x12, 0x34, 0, 0, 0, 9];
+        assert!(matches!(decode(&frame(101, &wrap4(47, &ack))).unwrap().l4, L4::Other));
+        let lcp = [&gre[..12], &[0xc0, 0x21, 1, 1, 0, 4][..]].concat();
+        assert!(matches!(decode(&frame(101, &wrap4(47, &lcp))).unwrap().l4, L4::Other));
+    }
+
     #[test]
     fn nesting_is_bounded() {
         // IPv4-in-IPv4 MAX_TUNNEL_DEPTH times is fine, once more is a counted error
@@ -2401,7 +2498,8 @@ mod tests {
         // a GTP-U echo request (signalling) is the UDP packet
         let echo = wrap4(17, &udp(2152, 2152, &[0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0]));
         assert!(matches!(decode(&frame(101, &echo)).unwrap().l4, L4::Udp { .. }));
-        // a GRE keepalive (protocol 0), PPTP's enhanced GRE (version 1): other IP protocols
+        // a GRE keepalive (protocol 0), PPTP's enhanced GRE (version 1) with no PPP frame in
+        // it: other IP protocols
         for g in [&[0u8, 0, 0, 0][..], &[0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 0, 0, 0, 0, 1]] {
             let p = wrap4(47, g);
             let m = decode(&frame(101, &p)).unwrap();

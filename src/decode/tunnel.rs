@@ -32,6 +32,8 @@ pub const GTPU_PORT: u16 = 2152;
 /// EtherType of MPLS unicast and multicast (RFC 5332).
 pub const ETHERTYPE_MPLS_UC: u16 = 0x8847;
 pub const ETHERTYPE_MPLS_MC: u16 = 0x8848;
+/// Teredo's server port (RFC 4380 §2.6; tshark and Zeek decode Teredo on it, either end).
+pub const TEREDO_PORT: u16 = 3544;
 /// EtherType of PPPoE session frames (RFC 2516 §4); discovery frames (0x8863) carry no data.
 pub const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 /// GRE protocol type of ERSPAN types I and II (draft-foschiano-erspan-03 §4.1, §4.2).
@@ -54,10 +56,12 @@ pub enum TunnelKind {
     Ipip,
     Mpls,
     Pppoe,
+    /// IPv6 in UDP to or from port 3544 (RFC 4380).
+    Teredo,
 }
 
 impl TunnelKind {
-    pub const COUNT: usize = 8;
+    pub const COUNT: usize = 9;
     pub const ALL: [TunnelKind; Self::COUNT] = [
         TunnelKind::Gre,
         TunnelKind::Erspan,
@@ -67,9 +71,11 @@ impl TunnelKind {
         TunnelKind::Ipip,
         TunnelKind::Mpls,
         TunnelKind::Pppoe,
+        TunnelKind::Teredo,
     ];
-    pub const NAMES: [&'static str; Self::COUNT] =
-        ["gre", "erspan", "vxlan", "geneve", "gtpu", "ipip", "mpls", "pppoe"];
+    pub const NAMES: [&'static str; Self::COUNT] = [
+        "gre", "erspan", "vxlan", "geneve", "gtpu", "ipip", "mpls", "pppoe", "teredo",
+    ];
 
     pub fn index(self) -> usize {
         self as usize
@@ -111,6 +117,13 @@ impl Decap {
             GTPU_PORT => self.has(TunnelKind::Gtpu),
             _ => false,
         }
+    }
+    /// Can a UDP datagram between these ports be a tunnel this configuration removes? The
+    /// destination port names VXLAN, Geneve and GTP-U; Teredo's server port 3544 may be
+    /// either end.
+    #[inline]
+    pub fn udp_ports(self, src: u16, dst: u16) -> bool {
+        self.udp_port(dst) || ((src == TEREDO_PORT || dst == TEREDO_PORT) && self.has(TunnelKind::Teredo))
     }
 }
 
@@ -285,6 +298,26 @@ const GRE_R: u16 = 0x4000;
 const GRE_K: u16 = 0x2000;
 const GRE_S: u16 = 0x1000;
 const GRE_VERSION: u16 = 0x0007;
+/// RFC 2637 §4.1: the Acknowledgment Number is present (version 1).
+const GRE_A: u16 = 0x0080;
+/// The protocol type of PPP in GRE (RFC 2637 §4.1).
+pub const GRE_PPP: u16 = 0x880B;
+
+/// RFC 1661 §2 and RFC 1662 §3.1: a PPP frame as PPTP carries it: the Address and Control
+/// fields (0xFF 0x03) unless compressed away, then the Protocol field, one byte when
+/// compressed (an odd value, RFC 1661 §6.5). Returns the IP payload's offset when the
+/// protocol is IPv4 (0x0021) or IPv6 (0x0057); `None` for LCP, CCP, compressed or encrypted
+/// data (MPPE) and anything else, which carries no IP this decoder can read.
+pub fn ppp_ip_offset(d: &[u8]) -> Option<usize> {
+    let at = if d.starts_with(&[0xFF, 0x03]) { 2 } else { 0 };
+    let first = *d.get(at)?;
+    let (proto, len) = if first & 1 == 1 {
+        (first as u16, 1)
+    } else {
+        (u16::from_be_bytes([first, *d.get(at + 1)?]), 2)
+    };
+    matches!(proto, PPP_IPV4 | PPP_IPV6).then_some(at + len)
+}
 
 /// RFC 2784 §2, RFC 2890 §2:
 /// ```text
@@ -293,13 +326,29 @@ const GRE_VERSION: u16 = 0x0007;
 ///  |                      Key (32, if K)                         |
 ///  |              Sequence Number (32, if S)                     |
 /// ```
-/// `Ok(None)` for GRE this decoder does not open: version 1 (PPTP's enhanced GRE, RFC 2637,
-/// which carries PPP) and RFC 1701 source routing (R bit): the packet stays the outer one.
+///
+/// Version 1 is PPTP's enhanced GRE (RFC 2637 §4.1): the K bit is always set and the key is
+/// Payload Length (16) and Call ID (16); an Acknowledgment Number (32) follows the sequence
+/// number when the A bit (0x0080) is set; the protocol is PPP (0x880B). `key` is then the call
+/// id. `Ok(None)` for GRE this decoder does not open: other versions, a version 1 header that
+/// is not PPP, and RFC 1701 source routing (R bit): the packet stays the outer one.
 pub fn parse_gre(d: &[u8]) -> Result<Option<GreHeader>> {
     if d.len() < 4 {
         return Err(TunnelError::Truncated);
     }
     let flags = be16(d, 0);
+    if flags & GRE_VERSION == 1 && flags & (GRE_C | GRE_R) == 0 && flags & GRE_K != 0 && be16(d, 2) == GRE_PPP {
+        let len = 8 + if flags & GRE_S != 0 { 4 } else { 0 } + if flags & GRE_A != 0 { 4 } else { 0 };
+        if d.len() < len {
+            return Err(TunnelError::Truncated);
+        }
+        return Ok(Some(GreHeader {
+            protocol: GRE_PPP,
+            key: Some(be16(d, 6) as u32),
+            seq: (flags & GRE_S != 0).then(|| be32(d, 8)),
+            header_len: len,
+        }));
+    }
     if flags & GRE_VERSION != 0 || flags & GRE_R != 0 {
         return Ok(None);
     }
@@ -587,6 +636,41 @@ pub fn parse_mpls(d: &[u8]) -> Result<MplsStack> {
     })
 }
 
+// ---------------------------------------------------------------------------------- Teredo
+
+/// Teredo (RFC 4380 §5.1.1): the UDP payload is an IPv6 packet, possibly after an
+/// authentication indicator and an origin indication:
+/// ```text
+///  authentication: 0x0001 | ID-len (8) | AU-len (8) | Client identifier (ID-len) |
+///                  Authentication value (AU-len) | Nonce (64) | Confirmation byte (8)
+///  origin:         0x0000 | Origin port (16, obfuscated) | Origin address (32, obfuscated)
+/// ```
+/// Returns the IPv6 header's offset when one follows: version 6, a whole fixed header, and a
+/// Payload Length the datagram can hold (at least what was captured, so a snap length cut is
+/// still followed). `None` otherwise: the datagram stays UDP (Zeek's and tshark's test, so a
+/// non-Teredo service on port 3544 is not mistaken for one).
+pub fn teredo_ipv6_offset(d: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    if d.get(..2)? == [0x00, 0x01] {
+        let (id, au) = (*d.get(2)? as usize, *d.get(3)? as usize);
+        at = 4 + id + au + 8 + 1;
+    }
+    if d.get(at..at + 2)? == [0x00, 0x00] {
+        at += TEREDO_ORIGIN_LEN;
+    }
+    let ip = d.get(at..)?;
+    if ip.len() < IPV6_HEADER_LEN || ip[0] >> 4 != 6 {
+        return None;
+    }
+    let payload = u16::from_be_bytes([ip[4], ip[5]]) as usize;
+    (IPV6_HEADER_LEN + payload >= ip.len()).then_some(at)
+}
+
+/// Teredo's origin indication (RFC 4380 §5.1.1).
+pub const TEREDO_ORIGIN_LEN: usize = 8;
+/// The fixed IPv6 header (RFC 8200 §3).
+const IPV6_HEADER_LEN: usize = 40;
+
 // ----------------------------------------------------------------------------------- PPPoE
 
 /// A PPPoE session header and the PPP protocol field after it (RFC 2516 §4, RFC 1661 §2).
@@ -637,6 +721,66 @@ mod tests {
         }
     }
 
+    /// PPTP's enhanced GRE (RFC 2637 §4.1): K and S set, payload length 44, call id 0x1234,
+    /// sequence 7; with the A bit the acknowledgment number follows.
+    #[test]
+    fn gre_version_1_is_pptp() {
+        let h = [0x30u8, 0x01, 0x88, 0x0b, 0x00, 0x2c, 0x12, 0x34, 0, 0, 0, 7];
+        every_prefix_truncated(&h, parse_gre);
+        let g = parse_gre(&h).unwrap().unwrap();
+        assert_eq!(
+            (g.protocol, g.key, g.seq, g.header_len),
+            (GRE_PPP, Some(0x1234), Some(7), 12)
+        );
+        let ack = [0x30u8, 0x81, 0x88, 0x0b, 0, 0x2c, 0x12, 0x34, 0, 0, 0, 7, 0, 0, 0, 6];
+        assert_eq!(parse_gre(&ack).unwrap().unwrap().header_len, 16);
+        // version 1 that is not PPP, or without the key: not opened
+        assert_eq!(parse_gre(&[0x20, 0x01, 0x08, 0x00, 0, 0, 0, 0]).unwrap(), None);
+        assert_eq!(parse_gre(&[0x10, 0x01, 0x88, 0x0b, 0, 0, 0, 0]).unwrap(), None);
+        // PPP: with and without address/control, protocol compressed or not
+        assert_eq!(ppp_ip_offset(&[0xff, 0x03, 0x00, 0x21, 0x45]), Some(4));
+        assert_eq!(ppp_ip_offset(&[0x00, 0x57, 0x60]), Some(2));
+        assert_eq!(ppp_ip_offset(&[0x21, 0x45]), Some(1));
+        assert_eq!(ppp_ip_offset(&[0xff, 0x03, 0xc0, 0x21]), None); // LCP
+        assert_eq!(ppp_ip_offset(&[0x00, 0xfd, 0x90]), None); // MPPE
+        for n in 0..4 {
+            assert_eq!(ppp_ip_offset(&[0xff, 0x03, 0x00, 0x21][..n]), None);
+        }
+    }
+
+    /// RFC 4380 §5.1.1: the IPv6 header after nothing, an origin indication, or an
+    /// authentication indicator (ID-len 2, AU-len 1) and an origin indication.
+    #[test]
+    fn teredo_headers() {
+        let mut ip6 = vec![0x60, 0, 0, 0, 0, 8, 17, 64];
+        ip6.extend_from_slice(&[0x20; 32]);
+        ip6.extend_from_slice(&[0, 53, 0, 53, 0, 8, 0, 0]);
+        let origin = [0x00u8, 0x00, 0xf2, 0x27, 0x3f, 0xff, 0xfd, 0xfe];
+        let auth = [0x00u8, 0x01, 2, 1, 0xaa, 0xbb, 0xcc, 1, 2, 3, 4, 5, 6, 7, 8, 0];
+        for (head, at) in [
+            (vec![], 0),
+            (origin.to_vec(), 8),
+            ([&auth[..], &origin[..]].concat(), 24),
+        ] {
+            let d = [&head[..], &ip6[..]].concat();
+            assert_eq!(teredo_ipv6_offset(&d), Some(at), "{head:02x?}");
+            // a prefix never panics; it is followed only once the whole fixed header is there
+            for n in 0..d.len() {
+                let got = teredo_ipv6_offset(&d[..n]);
+                assert!(
+                    got.is_none() || (got == Some(at) && n >= at + 40),
+                    "prefix {n}: {got:?}"
+                );
+            }
+        }
+        // a payload length shorter than what follows, IPv4, and a bubble that is not IPv6
+        let mut short = ip6.clone();
+        short[5] = 0;
+        assert_eq!(teredo_ipv6_offset(&short), None);
+        assert_eq!(teredo_ipv6_offset(&[0x45; 48]), None);
+        assert_eq!(teredo_ipv6_offset(&[0x00, 0x01, 0xff, 0xff]), None);
+    }
+
     // Header bytes below are cut from the captures of fixtures/make-tunnel-fixtures.sh
     // (fixtures/pcap/tunnel-*.pcap), as noted at each; the others are built from the
     // specification.
@@ -664,8 +808,8 @@ mod tests {
         let g = parse_gre(&c).unwrap().unwrap();
         assert_eq!((g.key, g.header_len), (Some(7), 12));
         every_prefix_truncated(&c, |d| parse_gre(d).map(|g| g.unwrap()));
-        // version 1 (PPTP) and source routing are not opened
-        assert_eq!(parse_gre(&[0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0]), Ok(None));
+        // versions other than 0 and PPTP's 1, and source routing, are not opened
+        assert_eq!(parse_gre(&[0x30, 0x02, 0x88, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0]), Ok(None));
         assert_eq!(parse_gre(&[0x40, 0x00, 0x08, 0x00, 0, 0, 0, 0]), Ok(None));
     }
 
