@@ -241,7 +241,7 @@ pub struct LimitArgs {
     /// Leave this kind of tunnel as it is (its outer packet is the flow), for sites whose own
     /// traffic uses a tunnel's port; may be repeated. Kinds: gre, erspan, vxlan (UDP 4789),
     /// geneve (UDP 6081), gtpu (UDP 2152), ipip (IP protocols 4 and 41), mpls, pppoe, teredo
-    /// (UDP 3544).
+    /// (UDP 3544), ayiya (UDP 5072).
     #[arg(long = "no-decap", value_name = "KIND", value_parser = parse_tunnel_kind)]
     pub no_decap: Vec<TunnelKind>,
 }

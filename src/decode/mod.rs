@@ -674,7 +674,7 @@ fn gre<'a>(payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Result<Step
 }
 
 /// VXLAN (RFC 7348), Geneve (RFC 8926), GTP-U (3GPP TS 29.281), by UDP destination port;
-/// Teredo (RFC 4380) to or from port 3544.
+/// Teredo (RFC 4380) to or from port 3544, AYIYA (draft-massar-v6ops-ayiya) to or from 5072.
 fn udp_tunnel<'a>(payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Result<Step<'a>, DecodeError> {
     let Ok(u) = UdpSlice::from_slice_lax(payload) else {
         return Ok(Step::Not);
@@ -683,14 +683,23 @@ fn udp_tunnel<'a>(payload: &'a [u8], src: Addr, dst: Addr, w: &mut Walk) -> Resu
     let outer = Some((src, dst));
     match u.destination_port() {
         port if !w.decap.udp_port(port) => {
-            // only Teredo's port brought the datagram here
-            match tunnel::teredo_ipv6_offset(d) {
-                Some(at) => {
-                    w.push(Tunnel::new(TunnelKind::Teredo, outer, None))?;
-                    Ok(Step::Inner(&d[at..]))
-                }
-                None => Ok(Step::Not),
+            // Teredo's or AYIYA's port, at either end, brought the datagram here
+            let ports = [u.source_port(), port];
+            if ports.contains(&tunnel::AYIYA_PORT)
+                && w.decap.has(TunnelKind::Ayiya)
+                && let Some((at, next)) = tunnel::ayiya_payload(d)
+            {
+                w.push(Tunnel::new(TunnelKind::Ayiya, outer, Some(next as u32)))?;
+                return Ok(Step::Inner(&d[at..]));
             }
+            if ports.contains(&tunnel::TEREDO_PORT)
+                && w.decap.has(TunnelKind::Teredo)
+                && let Some(at) = tunnel::teredo_ipv6_offset(d)
+            {
+                w.push(Tunnel::new(TunnelKind::Teredo, outer, None))?;
+                return Ok(Step::Inner(&d[at..]));
+            }
+            Ok(Step::Not)
         }
         tunnel::VXLAN_PORT => {
             let vni = tunnel::parse_vxlan(d).map_err(|_| DecodeError::TunnelHeader(TunnelKind::Vxlan))?;
@@ -2370,6 +2379,25 @@ mod tests {
             assert!(m.tunnels.is_empty(), "{payload:02x?}");
             assert!(matches!(m.l4, L4::Udp { src_port: 3544, .. }));
         }
+        // AYIYA forwarding IPv6 (IDLen 4: 16-byte identity, SigLen 5: 20-byte signature)
+        let mut ayiya = vec![0x41, 0x52, 0x11, 41, 0x5f, 0, 0, 1];
+        ayiya.extend_from_slice(&[0xaa; 36]);
+        ayiya.extend_from_slice(&inner);
+        let f = wrap4(17, &udp(5072, 5072, &ayiya));
+        let m = decode(&frame(101, &f)).unwrap();
+        assert_eq!((m.src, m.dst), (Addr::v6(A6), Addr::v6(B6)));
+        let t = m.tunnels.as_slice();
+        assert_eq!((t.len(), t[0].kind, t[0].id), (1, TunnelKind::Ayiya, Some(41)));
+        assert_eq!(
+            shard_hash(&frame(101, &f)),
+            canonical_hash(Addr::v6(A6), Addr::v6(B6), &[])
+        );
+        assert!(
+            decode_with(&frame(101, &f), all_but(TunnelKind::Ayiya))
+                .unwrap()
+                .tunnels
+                .is_empty()
+        );
         // PPTP: GRE version 1, K and S set, payload length, call id 0x1234, seq; PPP FF 03 0021
         let ip = tcp4(A, B, 1, 2);
         let mut gre = vec![0x30, 0x01, 0x88, 0x0b];

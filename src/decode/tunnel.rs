@@ -34,6 +34,8 @@ pub const ETHERTYPE_MPLS_UC: u16 = 0x8847;
 pub const ETHERTYPE_MPLS_MC: u16 = 0x8848;
 /// Teredo's server port (RFC 4380 §2.6; tshark and Zeek decode Teredo on it, either end).
 pub const TEREDO_PORT: u16 = 3544;
+/// AYIYA's port (draft-massar-v6ops-ayiya-02 §7; tshark and Zeek decode it, either end).
+pub const AYIYA_PORT: u16 = 5072;
 /// EtherType of PPPoE session frames (RFC 2516 §4); discovery frames (0x8863) carry no data.
 pub const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 /// GRE protocol type of ERSPAN types I and II (draft-foschiano-erspan-03 §4.1, §4.2).
@@ -58,10 +60,12 @@ pub enum TunnelKind {
     Pppoe,
     /// IPv6 in UDP to or from port 3544 (RFC 4380).
     Teredo,
+    /// IPv4 or IPv6 in UDP to or from port 5072 (AYIYA, draft-massar-v6ops-ayiya).
+    Ayiya,
 }
 
 impl TunnelKind {
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
     pub const ALL: [TunnelKind; Self::COUNT] = [
         TunnelKind::Gre,
         TunnelKind::Erspan,
@@ -72,9 +76,10 @@ impl TunnelKind {
         TunnelKind::Mpls,
         TunnelKind::Pppoe,
         TunnelKind::Teredo,
+        TunnelKind::Ayiya,
     ];
     pub const NAMES: [&'static str; Self::COUNT] = [
-        "gre", "erspan", "vxlan", "geneve", "gtpu", "ipip", "mpls", "pppoe", "teredo",
+        "gre", "erspan", "vxlan", "geneve", "gtpu", "ipip", "mpls", "pppoe", "teredo", "ayiya",
     ];
 
     pub fn index(self) -> usize {
@@ -119,11 +124,13 @@ impl Decap {
         }
     }
     /// Can a UDP datagram between these ports be a tunnel this configuration removes? The
-    /// destination port names VXLAN, Geneve and GTP-U; Teredo's server port 3544 may be
-    /// either end.
+    /// destination port names VXLAN, Geneve and GTP-U; Teredo's server port 3544 and AYIYA's
+    /// 5072 may be either end.
     #[inline]
     pub fn udp_ports(self, src: u16, dst: u16) -> bool {
-        self.udp_port(dst) || ((src == TEREDO_PORT || dst == TEREDO_PORT) && self.has(TunnelKind::Teredo))
+        self.udp_port(dst)
+            || ((src == TEREDO_PORT || dst == TEREDO_PORT) && self.has(TunnelKind::Teredo))
+            || ((src == AYIYA_PORT || dst == AYIYA_PORT) && self.has(TunnelKind::Ayiya))
     }
 }
 
@@ -671,6 +678,39 @@ pub const TEREDO_ORIGIN_LEN: usize = 8;
 /// The fixed IPv6 header (RFC 8200 §3).
 const IPV6_HEADER_LEN: usize = 40;
 
+// ----------------------------------------------------------------------------------- AYIYA
+
+/// AYIYA (draft-massar-v6ops-ayiya-02 §5):
+/// ```text
+///  | IDLen (4) | IDType (4) | SigLen (4) | HshMeth (4) | AutMeth (4) | OpCode (4) | NextHdr (8) |
+///  |                              Epoch Time (32)                                         |
+///  |   Identity (2^IDLen bytes)   |   Signature (SigLen * 4 bytes)   |   Payload ...     |
+/// ```
+/// Returns the payload's offset and its IP protocol (4 or 41) when the packet forwards one
+/// (OpCode 1, "forward"); `None` for the other opcodes (echo, motd, ...), other next headers
+/// and anything cut short, which stay UDP (as in Zeek).
+pub fn ayiya_payload(d: &[u8]) -> Option<(usize, u8)> {
+    let h = d.get(..AYIYA_FIXED_LEN)?;
+    let id_len = 1usize << (h[0] >> 4);
+    let sig_len = (h[1] >> 4) as usize * 4;
+    let (opcode, next) = (h[2] & 0x0f, h[3]);
+    if opcode != AYIYA_FORWARD || !matches!(next, 4 | 41) {
+        return None;
+    }
+    let at = AYIYA_FIXED_LEN + id_len + sig_len;
+    let first = *d.get(at)?;
+    let version_ok = match next {
+        4 => first >> 4 == 4,
+        _ => first >> 4 == 6,
+    };
+    version_ok.then_some((at, next))
+}
+
+/// AYIYA's fixed header: the four nibble/byte fields and the epoch time.
+const AYIYA_FIXED_LEN: usize = 8;
+/// AYIYA OpCode "forward": a packet follows.
+const AYIYA_FORWARD: u8 = 1;
+
 // ----------------------------------------------------------------------------------- PPPoE
 
 /// A PPPoE session header and the PPP protocol field after it (RFC 2516 §4, RFC 1661 §2).
@@ -746,6 +786,30 @@ mod tests {
         for n in 0..4 {
             assert_eq!(ppp_ip_offset(&[0xff, 0x03, 0x00, 0x21][..n]), None);
         }
+    }
+
+    /// AYIYA forwarding IPv6 with a 16-byte identity and a 20-byte SHA-1 signature (IDLen 4,
+    /// SigLen 5); an echo (OpCode 2) and an unknown next header are not opened.
+    #[test]
+    fn ayiya_headers() {
+        let mut d = vec![0x41, 0x52, 0x11, 41, 0x5f, 0, 0, 1];
+        d.extend_from_slice(&[0xaa; 16]);
+        d.extend_from_slice(&[0xbb; 20]);
+        d.extend_from_slice(&[0x60, 0, 0, 0, 0, 0, 59, 64]);
+        assert_eq!(ayiya_payload(&d), Some((44, 41)));
+        for n in 0..=44 {
+            assert_eq!(ayiya_payload(&d[..n]), None, "prefix {n}");
+        }
+        let mut echo = d.clone();
+        echo[2] = 0x12;
+        assert_eq!(ayiya_payload(&echo), None);
+        let mut other = d.clone();
+        other[3] = 17;
+        assert_eq!(ayiya_payload(&other), None);
+        // next header IPv4 but an IPv6 packet follows
+        let mut wrong = d.clone();
+        wrong[3] = 4;
+        assert_eq!(ayiya_payload(&wrong), None);
     }
 
     /// RFC 4380 §5.1.1: the IPv6 header after nothing, an origin indication, or an

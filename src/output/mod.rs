@@ -16,7 +16,7 @@
 //! | `client_from` | how the client was chosen: `syn`, `syn_ack`, `port` (the well-known or lower port is the server's), `first_sender` |
 //! | `transport` | `tcp` or `udp` |
 //! | `vlan` | VLAN ids, outermost first (of the outer frame, then of Ethernet frames inside tunnels; two at most), or `null` |
-//! | `tunnel` | the encapsulations the flow's first packet came through, outermost first, or `null` for plain traffic: one object per layer with `kind` and the layer's own fields: `gre` (`src`, `dst` of the carrying IP header, `key` or `null`), `erspan` (`src`, `dst`, `version` 0/1/2 for types I/II/III, `session`, `key` or `null`), `vxlan` and `geneve` (`src`, `dst`, `vni`), `gtpu` (`src`, `dst`, `teid`), `ipip` (`src`, `dst`, `proto` 4 or 41), `mpls` (`labels`, the first four from the top, and `depth`), `pppoe` (`session`), `teredo` (`src`, `dst`); PPTP's GRE (version 1, PPP) is `gre` with the call id as `key`. The addresses, ports and Community ID of the record are the innermost packet's; bytes count whole frames, outer headers included |
+//! | `tunnel` | the encapsulations the flow's first packet came through, outermost first, or `null` for plain traffic: one object per layer with `kind` and the layer's own fields: `gre` (`src`, `dst` of the carrying IP header, `key` or `null`), `erspan` (`src`, `dst`, `version` 0/1/2 for types I/II/III, `session`, `key` or `null`), `vxlan` and `geneve` (`src`, `dst`, `vni`), `gtpu` (`src`, `dst`, `teid`), `ipip` (`src`, `dst`, `proto` 4 or 41), `mpls` (`labels`, the first four from the top, and `depth`), `pppoe` (`session`), `teredo` (`src`, `dst`), `ayiya` (`src`, `dst`, `proto` 4 or 41); PPTP's GRE (version 1, PPP) is `gre` with the call id as `key`. The addresses, ports and Community ID of the record are the innermost packet's; bytes count whole frames, outer headers included |
 //! | `pkts_toserver`, `pkts_toclient`, `bytes_toserver`, `bytes_toclient` | frames and their original length on the wire (link header included; every IP fragment counts) |
 //! | `end_reason` | `fin`, `rst`, `timeout`, `evicted`, `end_of_input`, `shutdown`; `null` on an interim record |
 //! | `interim`, `updates` | `true` on an interim record; how many interim records of this flow came before this one (on the final record: all of them) |
@@ -179,6 +179,7 @@ fn write_tunnel(o: &mut Obj<'_>, t: &Tunnel) {
         TunnelKind::Pppoe => id(o, "session", t.id),
         // the outer addresses are the Teredo client's and server's or relay's
         TunnelKind::Teredo => {}
+        TunnelKind::Ayiya => id(o, "proto", t.id),
     }
 }
 
