@@ -86,8 +86,9 @@ impl Expectations {
     }
 
     /// The expectation a flow meets: its server endpoint was announced (for UDP media, and for
-    /// a TCP flow picked up without its handshake, either end: RTP has no client and server, and
-    /// a port guess can swap them) before the flow began and has not expired, by another flow.
+    /// a TCP flow whose ends are a port guess, either end: RTP has no client and server, and a
+    /// port guess can swap them) before the flow began and has not expired, by another flow.
+    /// A TCP flow oriented by its handshake or by its first message checks its server only.
     pub fn lookup(&self, f: &FlowEnds) -> Option<&Expected> {
         let live = |addr: Addr, port: u16| {
             self.map
@@ -97,7 +98,7 @@ impl Expectations {
                 .map(|e| &e.expected)
         };
         match f.proto {
-            IPPROTO_TCP if f.handshake_seen => live(f.server, f.server_port),
+            IPPROTO_TCP if f.ends_known => live(f.server, f.server_port),
             IPPROTO_TCP => live(f.server, f.server_port).or_else(|| live(f.client, f.client_port)),
             IPPROTO_UDP => live(f.server, f.server_port).or_else(|| live(f.client, f.client_port)),
             _ => None,
@@ -146,6 +147,7 @@ mod tests {
             start_ns: start,
             first_idx: 7,
             handshake_seen: true,
+            ends_known: true,
         }
     }
 
@@ -180,9 +182,15 @@ mod tests {
         (swapped.client, swapped.server) = (swapped.server, swapped.client);
         assert!(e.lookup(&swapped).is_none(), "a handshake says who the server is");
         swapped.handshake_seen = false;
+        swapped.ends_known = false;
         assert!(
             e.lookup(&swapped).is_some(),
             "without one, either end may be the announced one"
+        );
+        swapped.ends_known = true;
+        assert!(
+            e.lookup(&swapped).is_none(),
+            "the first message said who the server is (client_from payload)"
         );
     }
 
@@ -212,6 +220,7 @@ mod tests {
             start_ns: 2 * NS,
             first_idx: 9,
             handshake_seen: false,
+            ends_known: false,
         };
         assert!(e.lookup(&f).is_some());
     }

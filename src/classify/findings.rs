@@ -643,6 +643,7 @@ mod tests {
                 start_ns: 1,
                 first_idx: 1,
                 handshake_seen: true,
+                ends_known: true,
             },
             app_proto: Some(app),
             app_proto_orig: None,

@@ -530,6 +530,7 @@ mod tests {
                 start_ns: 10 * NS,
                 first_idx: 20,
                 handshake_seen: true,
+                ends_known: true,
             },
             app_proto: app,
             app_proto_orig: None,

@@ -32,6 +32,9 @@ pub struct FlowEnds {
     /// Client and server come from a SYN or SYN-ACK (else from a port guess, which a dynamic
     /// RPC port above the client's can fool).
     pub handshake_seen: bool,
+    /// Client and server are known: from the handshake, or from the first message a parser
+    /// recognised (`client_from` `payload`); false only for a port guess.
+    pub ends_known: bool,
 }
 
 /// What the classify stage needs of a flow, finished or still open (small and owned).
@@ -71,6 +74,10 @@ pub fn flow_facts(f: &Flow) -> FlowFacts {
             start_ns: f.start_ns,
             first_idx: f.first_idx,
             handshake_seen: matches!(f.orientation, Orientation::Syn | Orientation::SynAck),
+            ends_known: matches!(
+                f.orientation,
+                Orientation::Syn | Orientation::SynAck | Orientation::Payload
+            ),
         },
         app_proto: f.app.proto_name(),
         app_proto_orig: f.app.orig_name(),
