@@ -80,7 +80,7 @@ pub struct Classifier {
 }
 
 /// The findings one flow has raised so far.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct Raised {
     kinds: KindSet,
     list: Vec<(Kind, Severity, String)>,
@@ -209,11 +209,6 @@ impl Classifier {
         let catalog = Arc::clone(&self.catalog);
         let j = self.judge(&catalog, f, f.last_ns, events);
         self.raise(&catalog, f, &j, f.last_ns, events);
-        let raised = if interim {
-            self.open.get(&f.ends.first_idx).cloned().unwrap_or_default()
-        } else {
-            self.open.remove(&f.ends.first_idx).unwrap_or_default()
-        };
         let mut o = Obj::resume(buf);
         o.opt_str("app_proto", j.proto)
             .opt_str("app_proto_orig", f.app_proto_orig);
@@ -246,7 +241,15 @@ impl Classifier {
                 bytes: f.bytes,
             });
         }
-        o.obj_array("findings", raised.list.iter(), |x, (k, sev, msg)| {
+        // an interim record reads the flow's findings; the final one takes them
+        let removed;
+        let list = if interim {
+            self.open.get(&f.ends.first_idx).map_or(&[][..], |r| &r.list[..])
+        } else {
+            removed = self.open.remove(&f.ends.first_idx).unwrap_or_default();
+            &removed.list[..]
+        };
+        o.obj_array("findings", list.iter(), |x, (k, sev, msg)| {
             x.str("kind", k.as_str())
                 .str("severity", sev.as_str())
                 .str("message", msg);

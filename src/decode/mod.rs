@@ -424,7 +424,7 @@ fn tunnel_candidate(proto: u8, payload: &[u8], decap: Decap) -> bool {
     match proto {
         4 | 41 => decap.has(TunnelKind::Ipip),
         47 => decap.has(TunnelKind::Gre) || decap.has(TunnelKind::Erspan),
-        17 => payload.len() >= 8 && decap.udp_ports(be16(payload, 0), be16(payload, 2)),
+        17 => payload.len() >= 8 && decap.udp_ports(tunnel::be16(payload, 0), tunnel::be16(payload, 2)),
         _ => false,
     }
 }
@@ -611,7 +611,7 @@ fn tunnel_step<'a>(proto: u8, payload: &'a [u8], src: Addr, dst: Addr, w: &mut W
             Ok(Step::Inner(payload))
         }
         47 => gre(payload, src, dst, w),
-        17 if payload.len() >= 8 && w.decap.udp_ports(be16(payload, 0), be16(payload, 2)) => {
+        17 if payload.len() >= 8 && w.decap.udp_ports(tunnel::be16(payload, 0), tunnel::be16(payload, 2)) => {
             udp_tunnel(payload, src, dst, w)
         }
         _ => Ok(Step::Not),
@@ -934,7 +934,7 @@ fn plain_addrs(frame: &Frame<'_>, decap: Decap) -> Option<Result<u64, ()>> {
                         return None;
                     }
                     match d.get(ihl..ihl + 4) {
-                        Some(p) => !decap.udp_ports(be16(p, 0), be16(p, 2)),
+                        Some(p) => !decap.udp_ports(tunnel::be16(p, 0), tunnel::be16(p, 2)),
                         None => true,
                     }
                 }
@@ -948,7 +948,7 @@ fn plain_addrs(frame: &Frame<'_>, decap: Decap) -> Option<Result<u64, ()>> {
         Some(6) if d.len() >= 40 => {
             let plain = match IpNumber(d[6]) {
                 IpNumber::TCP => true,
-                IpNumber::UDP => d.len() < 44 || !decap.udp_ports(be16(d, 40), be16(d, 42)),
+                IpNumber::UDP => d.len() < 44 || !decap.udp_ports(tunnel::be16(d, 40), tunnel::be16(d, 42)),
                 _ => false,
             };
             if !plain {
@@ -1188,12 +1188,6 @@ fn fold(a: &[u8]) -> u64 {
         h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
     }
     h
-}
-
-/// The big-endian u16 at `at` (the caller has checked the length).
-#[inline]
-fn be16(d: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([d[at], d[at + 1]])
 }
 
 /// SplitMix64 finaliser.

@@ -278,8 +278,9 @@ pub enum TunnelError {
 
 type Result<T> = std::result::Result<T, TunnelError>;
 
+/// The big-endian u16 at `at` (the caller has checked the length).
 #[inline]
-fn be16(d: &[u8], at: usize) -> u16 {
+pub(super) fn be16(d: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([d[at], d[at + 1]])
 }
 #[inline]

@@ -4,7 +4,7 @@
 //!
 //! `flow` — written when a flow ends (FIN/RST after a short linger, idle timeout, eviction,
 //! end of input, shutdown), and for a long-lived flow also every `--flow-update-interval` while
-//! it lasts (`exwatch live`; an *interim* record: the flow so far, counters from its start,
+//! it lasts (`--flow-update-interval`: 300 s in `exwatch live`, off in `read`; an *interim* record: the flow so far, counters from its start,
 //! `end` its last packet yet, `end_reason` `null`, `interim` `true`):
 //!
 //! | field | meaning |

@@ -119,12 +119,17 @@ mod tests {
         // what was written before the flush that reopened stays with the old file
         assert_eq!(std::fs::read_to_string(&rotated).unwrap(), "earlier run\none\ntwo\n");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "three\n");
-        // a path that cannot be opened any more keeps the old file
-        std::fs::remove_file(&path).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        // a path that cannot be opened any more (a directory now stands there) keeps the
+        // file already open: nothing is lost
+        let moved = dir.join("out.jsonl.2");
+        std::fs::rename(&path, &moved).unwrap();
+        std::fs::create_dir(&path).unwrap();
         FLAG.store(true, Ordering::SeqCst);
         s.flush().unwrap();
         s.write_all(b"four\n").unwrap();
         s.flush().unwrap();
+        assert_eq!(std::fs::read_to_string(&moved).unwrap(), "three\nfour\n");
+        assert!(path.is_dir());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
